@@ -1,0 +1,141 @@
+"""Accounts: declared in promo.toml as ``[accounts.NAME]``, credentials from the environment.
+
+::
+
+    [accounts.jj-bluesky]
+    platform = "bluesky"
+    handle = "jessicajones.bsky.social"
+    base_url = "https://bsky.social"      # optional; every adapter's API host is a setting
+    rate_limit = "30/5m"                  # optional; posts per window, shared by all workers
+    max_lateness = "6h"                   # optional; later than this, a post is held for a person
+
+The credential ``app_password`` is read from ``PROMO_ACCOUNT_JJ_BLUESKY_APP_PASSWORD`` (the name
+upper-cased, every other character turned to ``_``), or from the variable named by
+``app_password_env = "MY_VAR"``. Secrets written into the file itself are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from promo.errors import ConfigError
+from promo.platforms.registry import PlatformSpec, spec_for
+from promo.settings import read_toml
+from promo.times import parse_duration
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_COMMON = {"platform", "base_url", "rate_limit", "max_lateness"}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    posts: int
+    per: timedelta
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        count, _, window = text.partition("/")
+        try:
+            return cls(int(count), parse_duration(window or "1m"))
+        except ValueError:
+            raise ValueError(f"rate_limit {text!r} should look like 30/5m") from None
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    platform: str
+    base_url: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, SecretStr] = field(default_factory=dict)
+    rate_limit: RateLimit | None = None
+    max_lateness: timedelta | None = None
+
+    @property
+    def spec(self) -> PlatformSpec:
+        return spec_for(self.platform)
+
+    @property
+    def api_base(self) -> str:
+        base = self.base_url or self.spec.default_base_url
+        if not base:
+            raise ConfigError(f"account {self.name}: base_url is not set")
+        return base.rstrip("/")
+
+    def secret(self, name: str) -> str:
+        """A credential's value, for the adapter's constructor only."""
+        try:
+            return self.credentials[name].get_secret_value()
+        except KeyError:
+            raise ConfigError(f"account {self.name}: credential {name} is not set "
+                              f"(set {env_name(self.name, name)})") from None
+
+    def missing_credentials(self) -> list[str]:
+        return [env_name(self.name, c) for c in self.spec.credentials if c not in self.credentials]
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"Account(name={self.name!r}, platform={self.platform!r})"
+
+
+def env_name(account: str, credential: str) -> str:
+    return "PROMO_ACCOUNT_" + re.sub(r"[^A-Za-z0-9]", "_", f"{account}_{credential}").upper()
+
+
+def load_accounts(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Account]:
+    """Every account in ``path`` (none if the file does not exist)."""
+    if not path.is_file():
+        return {}
+    table = read_toml(path).get("accounts", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [accounts] must be a table of [accounts.NAME] tables")
+    env = os.environ if environ is None else environ
+    return {name: _account(path, name, body, env) for name, body in table.items()}
+
+
+def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Account:
+    where = f"{path}: [accounts.{name}]"
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: account names use a-z, 0-9, '-', '_' and '.'")
+    if not isinstance(body, dict) or "platform" not in body:
+        raise ConfigError(f"{where}: platform is required (e.g. platform = \"mastodon\")")
+    try:
+        spec = spec_for(str(body["platform"]))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: platform: {exc}") from None
+    options, credentials = {}, {}
+    for key, value in body.items():
+        if key in _COMMON:
+            continue
+        if key in spec.credentials:
+            raise ConfigError(f"{where}: {key} is a secret; set {env_name(name, key)} instead of "
+                              "writing it in the file")
+        if key.endswith("_env") and key[:-4] in spec.credentials:
+            if str(value) in env:
+                credentials[key[:-4]] = SecretStr(env[str(value)])
+            continue
+        if key not in spec.required_options + spec.options:
+            allowed = ", ".join(sorted(_COMMON | set(spec.required_options + spec.options)))
+            raise ConfigError(f"{where}: unknown setting {key!r} (allowed: {allowed})")
+        options[key] = value
+    for option in spec.required_options:
+        if option not in options:
+            raise ConfigError(f"{where}: {option} is required for {spec.title}")
+    for credential in spec.credentials:
+        variable = env_name(name, credential)
+        if credential not in credentials and variable in env:
+            credentials[credential] = SecretStr(env[variable])
+    try:
+        rate = RateLimit.parse(str(body["rate_limit"])) if "rate_limit" in body else None
+        lateness = parse_duration(str(body["max_lateness"])) if "max_lateness" in body else None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    base_url = body.get("base_url")
+    return Account(name, spec.name, str(base_url) if base_url else None, options, credentials, rate, lateness)

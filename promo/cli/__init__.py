@@ -1,0 +1,110 @@
+"""The ``promo`` command line: thin commands over the library.
+
+Commands live in small modules and are imported only when run, so ``promo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# name -> "module:attribute", grouped as ``promo --help`` shows them
+COMMANDS: dict[str, str] = {
+    # authoring
+    "init": "promo.cli.authoring:init",
+    "preview": "promo.cli.authoring:preview",
+    "check": "promo.cli.authoring:check",
+    # the queue
+    "apply": "promo.cli.queue:apply",
+    "queue": "promo.cli.queue:queue",
+    "show": "promo.cli.queue:show",
+    "cancel": "promo.cli.queue:cancel",
+    "reschedule": "promo.cli.queue:reschedule",
+    "post": "promo.cli.queue:post",
+    "migrate": "promo.cli.queue:migrate",
+    # the engine
+    "run": "promo.cli.engine:run",
+    "worker": "promo.cli.engine:worker",
+    "beat": "promo.cli.engine:beat",
+    "status": "promo.cli.engine:status",
+    "pause": "promo.cli.engine:pause",
+    "resume": "promo.cli.engine:resume",
+    "retry": "promo.cli.engine:retry",
+    "resolve": "promo.cli.engine:resolve",
+    "demo": "promo.cli.engine:demo",
+    # accounts and settings
+    "accounts": "promo.cli.accounts:accounts",
+    "config": "promo.cli.config:config",
+}
+
+SUMMARIES: dict[str, str] = {
+    "init": "Scaffold a working project folder.",
+    "preview": "Render every post and check it against each platform's rules.",
+    "check": "Will this text fit on a platform?",
+    "apply": "Plan and queue a campaign's posts (idempotent).",
+    "queue": "List posts in the ledger.",
+    "show": "Show one post and its history.",
+    "cancel": "Cancel a post that has not been sent.",
+    "reschedule": "Move a post that has not been sent.",
+    "post": "Queue an ad hoc post for one account.",
+    "migrate": "Create or upgrade the database tables.",
+    "run": "Run worker and dispatcher in one process (one machine).",
+    "worker": "Run a Celery worker that publishes posts.",
+    "beat": "Run the dispatcher and sweeper schedule.",
+    "status": "Broker, database, counts by state, posts needing attention.",
+    "pause": "Hold posts (all, a campaign or an account) without failing them.",
+    "resume": "Release paused posts.",
+    "retry": "Send a failed post again.",
+    "resolve": "Settle an unknown post: published (with its URL) or not.",
+    "demo": "Publish the Jessica Jones seed campaign to a local outbox.",
+    "accounts": "List the configured accounts; 'accounts check' verifies them.",
+    "config": "Show the effective settings, secrets masked.",
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
+            return _Stub(cmd_name, help=SUMMARIES[cmd_name], short_help=SUMMARIES[cmd_name])
+        module_name, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES[name]) for name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class _Stub(click.Command):
+    """Stands in for a command while ``promo --help`` lists them, so nothing heavy is imported."""
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="promo")
+def cli() -> None:
+    """promo: schedule promotional announcements across social networks, exactly once.
+
+    \b
+    Example:
+        promo preview examples/jessica-jones-s3.yaml
+        promo apply examples/jessica-jones-s3.yaml
+        promo run
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from promo.cli.common import run_cli
+
+    return run_cli(cli, argv)

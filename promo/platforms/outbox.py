@@ -1,0 +1,69 @@
+"""Outbox: a local JSON-lines file standing in for a network. The demo and a first run use it.
+
+Each published post is one line: ``{"id", "idempotency_key", "account", "published_at", "parts"}``.
+The line is written with one ``write`` and fsynced, so a crash leaves a whole line or none, and
+``lookup`` finds a post by its idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from promo.platforms.base import BaseAdapter
+from promo.posts import Journal, Post, Published
+from promo.times import iso, utcnow
+
+DEFAULT_PATH = "outbox.jsonl"
+
+
+class OutboxAdapter(BaseAdapter):
+    platform = "outbox"
+
+    @property
+    def path(self) -> Path:
+        return Path(str(self.account.options.get("path", DEFAULT_PATH)))
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        found = self.lookup(post, journal)
+        if found is not None:
+            return found
+        post_id = post.idempotency_key or f"outbox-{utcnow().timestamp():.6f}"
+        line = {
+            "id": post_id,
+            "idempotency_key": post.idempotency_key,
+            "account": post.account,
+            "published_at": iso(utcnow()),
+            "parts": [part.to_dict() for part in post.parts],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return Published(post_id, self.path.resolve().as_uri() + "#" + post_id)
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        if not post.idempotency_key or not self.path.exists():
+            return None
+        with self.path.open(encoding="utf-8") as lines:
+            for raw in lines:
+                try:
+                    entry = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue  # a torn last line from a crash is not a post
+                if entry.get("idempotency_key") == post.idempotency_key:
+                    return Published(entry["id"], self.path.resolve().as_uri() + "#" + entry["id"])
+        return None
+
+    def verify(self) -> str:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.path.parent, os.W_OK):
+            from promo.errors import AuthError
+
+            raise AuthError(f"cannot write to {self.path.parent}", platform=self.platform)
+        return f"file {self.path}"

@@ -1,0 +1,163 @@
+"""What a platform receives, and what comes back.
+
+A ``Post`` is the exact payload for one account: its parts (the first is the post, the rest are
+the thread's replies), each with text and media. Rules check a Post without I/O; adapters publish
+it. ``ScheduledPost`` is a Post with its place in a campaign and its time, as preview shows it and
+apply stores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Media:
+    """A local media file. ``size`` (bytes) and ``mime`` are read when the campaign is loaded."""
+
+    path: str
+    alt: str = ""
+    size: int | None = None
+    mime: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``image``, ``gif``, ``video`` or ``other``, from the MIME type."""
+        mime = self.mime or ""
+        if mime == "image/gif":
+            return "gif"
+        return mime.split("/", 1)[0] if mime.split("/", 1)[0] in ("image", "video") else "other"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "alt": self.alt, "size": self.size, "mime": self.mime}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message: the post itself or one reply of its thread."""
+
+    text: str
+    media: tuple[Media, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "media": [m.to_dict() for m in self.media]}
+
+
+@dataclass(frozen=True)
+class Post:
+    """The exact payload for one account on one platform."""
+
+    platform: str
+    account: str
+    parts: tuple[Part, ...]
+    idempotency_key: str = ""
+    link: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.parts[0].text
+
+    @property
+    def media(self) -> tuple[Media, ...]:
+        return self.parts[0].media
+
+    @property
+    def thread(self) -> tuple[Part, ...]:
+        return self.parts[1:]
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON stored in the ledger; ``from_payload`` reverses it."""
+        return {"parts": [p.to_dict() for p in self.parts], "link": self.link}
+
+    @classmethod
+    def from_payload(cls, platform: str, account: str, payload: Mapping[str, Any],
+                     idempotency_key: str = "") -> Post:
+        parts = tuple(
+            Part(p["text"], tuple(Media(**m) for m in p.get("media", ())))
+            for p in payload["parts"]
+        )
+        return cls(platform, account, parts, idempotency_key, payload.get("link"))
+
+    @classmethod
+    def single(cls, platform: str, account: str, text: str, *media: Media, key: str = "") -> Post:
+        return cls(platform, account, (Part(text, tuple(media)),), key)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule, in plain words: ``X: 291/280, the link counts as 23``."""
+
+    code: str          # machine-readable: too_long, too_many_media, media_too_large, too_many_links, ...
+    message: str
+    part: int = 0      # 0 is the post, 1.. the thread's replies
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "part": self.part}
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of checking a post: the first part's length against its limit, and all problems."""
+
+    platform: str
+    length: int
+    limit: int
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the platform answered: its id for the post (the first part) and the public URL."""
+
+    platform_id: str
+    url: str | None = None
+    thread_ids: tuple[str, ...] = ()
+
+
+class Journal(Protocol):
+    """Durable notes an adapter keeps mid-publish (a Threads container id, thread progress).
+
+    The engine backs it with the ledger row, written before the next API call, so a retry after a
+    crash resumes instead of posting a part twice.
+    """
+
+    def get(self, key: str) -> str | None: ...
+
+    def record(self, key: str, value: str) -> None: ...
+
+
+@dataclass
+class MemoryJournal:
+    """A Journal kept in memory: for previews, rehearsals and tests."""
+
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        return self.notes.get(key)
+
+    def record(self, key: str, value: str) -> None:
+        self.notes[key] = value
+
+
+@dataclass(frozen=True)
+class ScheduledPost:
+    """A rendered post with its campaign, announcement and time: one future ledger row."""
+
+    campaign: str | None
+    announcement: str | None
+    kind: str
+    post: Post
+    scheduled_at: datetime               # aware
+    not_before: datetime | None = None   # embargo: never publish earlier
+    max_lateness: timedelta | None = None  # later than this: hold for a person
+
+    def __post_init__(self) -> None:
+        if self.scheduled_at.tzinfo is None:
+            raise ValueError("scheduled_at must be timezone-aware")

@@ -1,0 +1,143 @@
+"""Settings: environment (``PROMO_*``), then ``.env``, then the ``[promo]`` table of promo.toml, then defaults.
+
+Secrets (database and broker passwords, account credentials) are ``SecretStr`` and are only
+unwrapped at the point of use. ``Settings.display()`` is the masked view ``promo config`` prints.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from promo.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "promo.toml"
+
+
+class _PromoTableSource(PydanticBaseSettingsSource):
+    """Reads the ``[promo]`` table of the config file, lowest priority after defaults."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path.is_file():
+            return {}
+        return dict(read_toml(self.path).get("promo", {}))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+class Settings(BaseSettings):
+    """Every setting promo reads. Environment variables are ``PROMO_`` + the upper-case name."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PROMO_", env_nested_delimiter="__", env_file=".env", extra="ignore",
+        validate_default=True,
+    )
+
+    home: Path = Field(Path(".promo"), description="state folder for the embedded database, broker and outbox")
+    config_file: Path = Field(Path(DEFAULT_CONFIG_FILE), description="accounts and settings file")
+    templates_dir: Path = Field(Path("templates"), description="Jinja2 templates, <kind>/<platform>.j2")
+    database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; default SQLite in home")
+    broker_url: SecretStr | None = Field(None, description="Celery broker; default an embedded SQLite broker")
+    timezone: str = Field("UTC", description="zone for times typed on the command line")
+
+    dispatch_interval: float = Field(1.0, gt=0, description="seconds between dispatcher runs")
+    dispatch_lookahead: float = Field(2.0, ge=0, description="claim posts due this many seconds ahead")
+    dispatch_batch: int = Field(500, gt=0, description="most posts claimed per dispatcher run")
+    queued_lease: float = Field(60.0, gt=0, description="a queued post not started by then is re-dispatched")
+    publish_time_limit: float = Field(120.0, gt=0, description="hard limit of one publish; then unknown")
+    sweep_interval: float = Field(15.0, gt=0, description="seconds between sweeper runs")
+    retry_base: float = Field(30.0, gt=0, description="first retry delay in seconds (doubles, with jitter)")
+    retry_max: float = Field(3600.0, gt=0, description="longest retry delay in seconds")
+    max_attempts: int = Field(8, gt=0, description="attempts before a retryable failure becomes failed")
+    max_lateness: timedelta = Field(timedelta(hours=6), description="default late-post policy")
+    http_timeout: float = Field(10.0, gt=0, description="seconds for every platform request")
+    publish_mode: Literal["live", "dry-run", "outbox"] = Field(
+        "live", description="live: real adapters; dry-run: render, check and log only; outbox: every account writes the outbox")
+    worker_concurrency: int = Field(2, gt=0, description="worker processes")
+    visibility_timeout: int = Field(3600, gt=0, description="Redis transport visibility timeout, seconds")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        probe = env_settings()
+        dotenv = dotenv_settings()
+        config = (init_settings.init_kwargs.get("config_file")  # type: ignore[attr-defined]
+                  or probe.get("config_file") or dotenv.get("config_file") or DEFAULT_CONFIG_FILE)
+        return (init_settings, env_settings, dotenv_settings, _PromoTableSource(settings_cls, Path(config)))
+
+    @property
+    def database(self) -> str:
+        """The database URL to connect to (secret: never print it)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.home / 'promo.db').as_posix()}"
+
+    @property
+    def broker(self) -> str:
+        """The broker URL (secret: never print it). Without one: kombu's SQLAlchemy transport on SQLite."""
+        if self.broker_url is not None:
+            return self.broker_url.get_secret_value()
+        return f"sqla+sqlite:///{(self.home / 'broker.db').as_posix()}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url is None
+
+    def display(self) -> dict[str, str]:
+        """Every setting as text, passwords in URLs masked."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            shown[name] = "" if value is None else str(value)
+        shown["database_url"] = mask_url(self.database)
+        shown["broker_url"] = mask_url(self.broker)
+        return shown
+
+
+def mask_url(url: str) -> str:
+    """``redis://:s3cret@host/0`` -> ``redis://:***@host/0``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one ConfigError that names the field."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"setting {field} (PROMO_{field.upper()}): {first['msg']}") from None

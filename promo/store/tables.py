@@ -1,0 +1,140 @@
+"""The tables. Times are stored as UTC (``DateTime(timezone=True)``; SQLite hands them back naive,
+``promo.times.from_storage`` makes them aware again).
+
+- ``campaigns``      one row per applied campaign file
+- ``announcements``  the campaign's records as last applied (``removed`` when dropped from the file)
+- ``posts``          the ledger: one row per post per account, idempotency key fixed at creation
+- ``events``         append-only log of every transition and action
+- ``account_state``  per-account ``blocked_until`` and rate-limit window, shared by all workers
+- ``holds``          active pauses (all / campaign / account)
+- ``meta``           small key/value facts (last dispatch time)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Stamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: Stamp}
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)   # slug from the file
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text, default="")             # file path as applied
+    digest: Mapped[str] = mapped_column(String(64), default="")       # sha256 of the file
+    applied_at: Mapped[datetime]
+
+
+class Announcement(Base):
+    __tablename__ = "announcements"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scheduled_at: Mapped[datetime]
+    removed: Mapped[bool] = mapped_column(default=False)
+
+
+class PostRow(Base):
+    """One post for one account: the ledger row the engine moves through its states."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        # the dispatcher's claim: WHERE status = 'scheduled' AND due_at <= :horizon ORDER BY due_at
+        Index("ix_posts_status_due_at", "status", "due_at"),
+        Index("ix_posts_campaign_id_announcement_account", "campaign_id", "announcement", "account"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), default=None)
+    announcement: Mapped[str | None] = mapped_column(String(100), default=None)  # key; None for ad hoc
+    kind: Mapped[str] = mapped_column(String(64), default="generic")
+    account: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]                       # Post.to_payload(): the exact text and media
+    digest: Mapped[str] = mapped_column(String(64))       # sha256 of payload + times, for apply's diff
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    scheduled_at: Mapped[datetime]                        # when the campaign wants it out
+    due_at: Mapped[datetime]                              # when the dispatcher may next claim it
+    not_before: Mapped[datetime | None] = mapped_column(default=None)    # embargo
+    max_lateness_s: Mapped[int | None] = mapped_column(default=None)     # late-post policy, seconds
+    attempt_id: Mapped[str | None] = mapped_column(String(32), default=None)  # fence of the current try
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)   # queued/publishing deadline
+    journal: Mapped[dict[str, Any]] = mapped_column(default=dict)        # adapter notes mid-publish
+    platform_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    url: Mapped[str | None] = mapped_column(Text, default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)       # last error, readable
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Event(Base):
+    """Append-only: never updated, never deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_post_id_id", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), default=None)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(32))          # created, claimed, published, cancelled...
+    from_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    to_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    attempt_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    actor: Mapped[str] = mapped_column(String(64), default="")  # cli, dispatcher, worker@host, sweeper
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AccountState(Base):
+    __tablename__ = "account_state"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+    window_start: Mapped[datetime | None] = mapped_column(default=None)
+    window_count: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Hold(Base):
+    """An active pause. scope is 'all', 'campaign' or 'account'; value is its id ('' for all)."""
+
+    __tablename__ = "holds"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Meta(Base):
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

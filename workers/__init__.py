@@ -1,0 +1,1 @@
+"""Celery workers for promo: the app, its tasks and the beat schedule."""
