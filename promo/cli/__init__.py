@@ -6,7 +6,6 @@ Commands live in small modules and are imported only when run, so ``promo --help
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import click
@@ -75,8 +74,6 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
-        if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
-            return _Stub(cmd_name, help=SUMMARIES[cmd_name], short_help=SUMMARIES[cmd_name])
         module_name, _, attribute = target.partition(":")
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
         return command
@@ -85,10 +82,6 @@ class LazyGroup(click.Group):
         rows = [(name, SUMMARIES[name]) for name in COMMANDS]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-
-class _Stub(click.Command):
-    """Stands in for a command while ``promo --help`` lists them, so nothing heavy is imported."""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -36,24 +36,42 @@ class Adapter(Protocol):
     def verify(self) -> str: ...
 
 
+class SessionCache(Protocol):
+    """Small shared key/value store for login sessions (Bluesky's 300 logins/day), shared by workers."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class MemoryCache(dict[str, str]):
+    """A SessionCache for one process: the default, and for tests."""
+
+    def set(self, key: str, value: str) -> None:
+        self[key] = value
+
+
 class BaseAdapter:
     """Shared constructor and ``check``; subclasses add publish, lookup and verify."""
 
     platform: ClassVar[str] = ""
 
-    def __init__(self, account: Account, *, timeout: float = 10.0, session: Any = None) -> None:
+    def __init__(self, account: Account, *, timeout: float = 10.0, session: Any = None,
+                 cache: SessionCache | None = None) -> None:
         self.account = account
         self.timeout = timeout
         self.session = session
+        self.cache: SessionCache = cache if cache is not None else MemoryCache()
         self.rules = rules_for(self.platform, account.options)
 
     def check(self, post: Post) -> Report:
         return self.rules.check(post)
 
 
-def build_adapter(account: Account, *, timeout: float = 10.0, session: Any = None) -> Adapter:
+def build_adapter(account: Account, *, timeout: float = 10.0, session: Any = None,
+                  cache: SessionCache | None = None) -> Adapter:
     """The adapter for ``account``; its client library is imported only now."""
     module_name, _, class_name = account.spec.adapter.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    adapter: Adapter = cls(account, timeout=timeout, session=session)
+    adapter: Adapter = cls(account, timeout=timeout, session=session, cache=cache)
     return adapter
