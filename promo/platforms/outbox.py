@@ -1,6 +1,7 @@
 """Outbox: a local JSON-lines file standing in for a network. The demo and a first run use it.
 
-Each published post is one line: ``{"id", "idempotency_key", "account", "published_at", "parts"}``.
+Each published post is one line: ``{"id", "idempotency_key", "account", "platform", "published_at",
+"parts"}``.
 The line is written with one ``write`` and fsynced, so a crash leaves a whole line or none, and
 ``lookup`` finds a post by its idempotency key.
 """
@@ -34,6 +35,7 @@ class OutboxAdapter(BaseAdapter):
             "id": post_id,
             "idempotency_key": post.idempotency_key,
             "account": post.account,
+            "platform": post.platform,
             "published_at": iso(utcnow()),
             "parts": [part.to_dict() for part in post.parts],
         }

@@ -31,7 +31,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
         PlatformSpec("bluesky", "Bluesky", "promo.platforms.bluesky:BlueskyAdapter",
                      ("app_password",), ("handle",), (), "https://bsky.social"),
         PlatformSpec("threads", "Threads", "promo.platforms.threads:ThreadsAdapter",
-                     ("access_token",), ("user_id",), ("username",), "https://graph.threads.net/v1.0"),
+                     ("access_token",), ("user_id",), ("username", "media_base_url"), "https://graph.threads.net/v1.0"),
         PlatformSpec("linkedin", "LinkedIn", "promo.platforms.linkedin:LinkedInAdapter",
                      ("access_token",), ("author",), ("version",), "https://api.linkedin.com"),
         PlatformSpec("facebook", "Facebook Page", "promo.platforms.facebook:FacebookAdapter",

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from promo.posts import Post, Report
+from promo.posts import Part, Post, Report
 
 _MODULES = {
     "x": "promo.rules.x:XRules",
@@ -32,6 +32,10 @@ class Rules(Protocol):
     limit: int
 
     def length(self, text: str) -> int: ...
+
+    def limit_for(self, part: Part) -> int:
+        """The length limit of one part (Telegram: 1,024 when media is attached)."""
+        ...
 
     def check(self, post: Post) -> Report: ...
 

@@ -29,15 +29,19 @@ def transition(
     attempt_id: str | None = None,
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
+    new_attempt_id: str | None = None,
     **values: Any,
 ) -> bool:
     """Move post ``post_id`` from one of ``expected`` to ``target`` if it is still there.
 
-    ``attempt_id`` fences the change to the current attempt. ``values`` are other columns to set.
+    ``attempt_id`` fences the change to the current attempt; ``new_attempt_id`` stamps a new one (a
+    claim). ``values`` are other columns to set.
     Returns whether the row changed; the event is written only if it did.
     """
     now = now or utcnow()
     expected = tuple(expected)
+    if new_attempt_id is not None:
+        values["attempt_id"] = new_attempt_id
     condition = [PostRow.id == post_id, PostRow.status.in_(expected)]
     if attempt_id is not None:
         condition.append(PostRow.attempt_id == attempt_id)

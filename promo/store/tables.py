@@ -1,5 +1,5 @@
-"""The tables. Times are stored as UTC (``DateTime(timezone=True)``; SQLite hands them back naive,
-``promo.times.from_storage`` makes them aware again).
+"""The tables. Times are aware datetimes, stored as UTC and read back aware
+(``Stamp``), on SQLite and PostgreSQL alike.
 
 - ``campaigns``      one row per applied campaign file
 - ``announcements``  the campaign's records as last applied (``removed`` when dropped from the file)
@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -26,12 +28,35 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-Stamp = DateTime(timezone=True)
+
+
+class Stamp(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC and read back aware, on every database.
+
+    SQLite keeps no offset, so a value written in another zone would read back shifted: every
+    write is converted to UTC here, once, and a naive value is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: Stamp}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: Stamp()}
 
 
 class Campaign(Base):

@@ -1,0 +1,292 @@
+"""Load a campaign file: YAML with line numbers -> checked fields -> resolved times -> ``Campaign``.
+
+Every mistake is one ``CampaignError`` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from promo.campaigns.model import OVERFLOW_POLICIES, Announcement, Campaign, Override
+from promo.campaigns.timing import TimeSpec, parse_spec, resolve, resolve_relative
+from promo.campaigns.yamlfile import YamlList, YamlMap, read_yaml
+from promo.errors import CampaignError
+from promo.platforms.registry import PLATFORMS
+from promo.posts import Media
+from promo.records import FieldProblem, Kinds
+from promo.times import parse_duration, zone
+
+if TYPE_CHECKING:
+    from promo.accounts import Account
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+TOP_KEYS = ("campaign", "name", "timezone", "fields", "accounts", "defaults", "announcements")
+ANNOUNCEMENT_KEYS = ("key", "kind", "at", "fields", "not_before", "max_lateness", "media", "thread",
+                     "platforms", "accounts", "text")
+DEFAULT_KEYS = ("max_lateness", "platforms")
+OVERRIDE_KEYS = ("skip", "text", "thread", "overflow", "media")
+
+
+@dataclass
+class _Reader:
+    """What every check needs: the file, its folder, the configured accounts and kinds."""
+
+    file: str
+    folder: Path
+    accounts: Mapping[str, Account]
+    kinds: Kinds
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    def fail(self, message: str, line: int | None, field: str | None = None) -> CampaignError:
+        return CampaignError(message, file=self.file, line=line, field=field)
+
+    def mapping(self, value: Any, line: int, field: str) -> YamlMap:
+        if value is None:
+            empty = YamlMap()
+            empty.line = line
+            return empty
+        if not isinstance(value, YamlMap):
+            raise self.fail(f"expected a mapping (key: value lines), got {_shown(value)}", line, field)
+        return value
+
+    def strings(self, value: Any, line: int, field: str) -> YamlList:
+        if not isinstance(value, YamlList) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"expected a list of text, got {_shown(value)}", line, field)
+        return value
+
+    def known_keys(self, body: YamlMap, allowed: tuple[str, ...], where: str) -> None:
+        for key in body:
+            if key not in allowed:
+                raise self.fail(f"unknown key {key!r} (allowed: {', '.join(allowed)})",
+                                body.line_of(key), f"{where}{key}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else repr(value)
+
+
+def load_campaign(path: Path, accounts: Mapping[str, Account], templates_dir: Path) -> Campaign:
+    """Read, check and resolve the campaign in ``path``; CampaignError (file, line, field) if it is wrong."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CampaignError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    doc = read_yaml(path, data)
+    reader = _Reader(str(path), path.parent, accounts, Kinds(templates_dir))
+    if not isinstance(doc, YamlMap):
+        raise reader.fail("a campaign file is a mapping with campaign:, timezone:, accounts: and "
+                          "announcements:", 1)
+    reader.known_keys(doc, TOP_KEYS, "")
+    return _campaign(reader, doc, hashlib.sha256(data).hexdigest())
+
+
+def _campaign(reader: _Reader, doc: YamlMap, digest: str) -> Campaign:
+    slug = _required(reader, doc, "campaign", "")
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        raise reader.fail("campaign id must be a slug: a-z, 0-9, '-', '_' (e.g. jessica-jones-s3)",
+                          doc.line_of("campaign"), "campaign")
+    timezone = str(_required(reader, doc, "timezone", ""))
+    try:
+        reader.tz = zone(timezone)
+    except ValueError as exc:
+        raise reader.fail(str(exc), doc.line_of("timezone"), "timezone") from None
+    shared = reader.mapping(doc.get("fields"), doc.line_of("fields"), "fields")
+    accounts = _accounts(reader, doc, None)
+    defaults = reader.mapping(doc.get("defaults"), doc.line_of("defaults"), "defaults")
+    reader.known_keys(defaults, DEFAULT_KEYS, "defaults.")
+    announcements = _announcements(reader, doc, shared, accounts, defaults)
+    return Campaign(slug, str(doc.get("name", slug)), timezone, reader.tz, reader.file, digest,
+                    dict(shared), accounts, announcements)
+
+
+def _required(reader: _Reader, body: YamlMap, key: str, where: str) -> Any:
+    if body.get(key) in (None, ""):
+        raise reader.fail("is required", body.line, f"{where}{key}")
+    return body[key]
+
+
+def _accounts(reader: _Reader, body: YamlMap, allowed: tuple[str, ...] | None,
+              where: str = "") -> tuple[str, ...]:
+    names = reader.strings(_required(reader, body, "accounts", where), body.line_of("accounts"),
+                           f"{where}accounts")
+    for index, name in enumerate(names):
+        pool = allowed if allowed is not None else tuple(reader.accounts)
+        if name not in pool:
+            origin = "the campaign's accounts" if allowed is not None else "promo.toml"
+            raise reader.fail(f"unknown account {name!r} (in {origin}: {', '.join(sorted(pool)) or 'none'})",
+                              names.line_of(index), f"{where}accounts")
+    return tuple(names)
+
+
+def _announcements(reader: _Reader, doc: YamlMap, shared: YamlMap, accounts: tuple[str, ...],
+                   defaults: YamlMap) -> tuple[Announcement, ...]:
+    items = _required(reader, doc, "announcements", "")
+    if not isinstance(items, YamlList) or not all(isinstance(i, YamlMap) for i in items):
+        raise reader.fail("expected a list of announcements (- key: ...)", doc.line_of("announcements"),
+                          "announcements")
+    keys = _keys(reader, items)
+    specs: dict[str, TimeSpec] = {}
+    embargoes: dict[str, TimeSpec] = {}
+    for key, body in zip(keys, items, strict=True):
+        specs[key] = _time(reader, body, "at", key, keys, required=True)
+        if body.get("not_before") is not None:
+            embargoes[key] = _time(reader, body, "not_before", key, keys, required=True)
+    schedule = resolve(specs, reader.tz, reader.file)
+    default_lateness = _lateness(reader, defaults, "defaults.", None)
+    default_overrides = _overrides(reader, defaults, "defaults.", {})
+    return tuple(
+        _announcement(reader, key, body, shared, accounts, schedule, embargoes, default_lateness,
+                      default_overrides)
+        for key, body in zip(keys, items, strict=True)
+    )
+
+
+def _keys(reader: _Reader, items: YamlList) -> list[str]:
+    keys: list[str] = []
+    for body in items:
+        key = _required(reader, body, "key", "announcements.")
+        if not isinstance(key, str) or not SLUG.match(key):
+            raise reader.fail("an announcement key is a slug: a-z, 0-9, '-', '_' (e.g. premiere)",
+                              body.line_of("key"), "key")
+        if key in keys:
+            raise reader.fail(f"duplicate announcement key {key!r}", body.line_of("key"), "key")
+        keys.append(key)
+    return keys
+
+
+def _time(reader: _Reader, body: YamlMap, name: str, key: str, keys: list[str], *,
+          required: bool) -> TimeSpec:
+    where = f"announcements.{key}."
+    value = _required(reader, body, name, where) if required else body.get(name)
+    return parse_spec(value, field=f"{where}{name}", line=body.line_of(name), file=reader.file,
+                      tz=reader.tz, keys=keys)
+
+
+def _announcement(reader: _Reader, key: str, body: YamlMap, shared: YamlMap, accounts: tuple[str, ...],
+                  schedule: Mapping[str, Any], embargoes: Mapping[str, TimeSpec],
+                  default_lateness: timedelta | None,
+                  default_overrides: Mapping[str, Override]) -> Announcement:
+    where = f"announcements.{key}."
+    reader.known_keys(body, ANNOUNCEMENT_KEYS, where)
+    kind = str(_required(reader, body, "kind", where))
+    if kind not in reader.kinds:
+        raise reader.fail(f"unknown kind {kind!r} (known: {', '.join(reader.kinds.names())}; "
+                          f"add templates/{kind}/kind.yaml to declare it)", body.line_of("kind"),
+                          f"{where}kind")
+    fields = _fields(reader, kind, body, shared, where)
+    own = _accounts(reader, body, accounts, where) if "accounts" in body else accounts
+    not_before = resolve_relative(embargoes[key], schedule, reader.tz) if key in embargoes else None
+    lines = {"text": body.line_of("text"), "thread": body.line_of("thread")}
+    thread = _thread(reader, body.get("thread"), body.line_of("thread"), f"{where}thread", lines)
+    text = body.get("text")
+    if text is not None and not isinstance(text, str):
+        raise reader.fail("expected text (a template string)", body.line_of("text"), f"{where}text")
+    return Announcement(
+        key, kind, fields, schedule[key], not_before,
+        _lateness(reader, body, where, default_lateness),
+        _media(reader, body.get("media"), body.line_of("media"), f"{where}media"),
+        thread or (), _overrides(reader, body, where, default_overrides), body.line, own, text, lines,
+    )
+
+
+def _fields(reader: _Reader, kind: str, body: YamlMap, shared: YamlMap, where: str) -> dict[str, Any]:
+    own = reader.mapping(body.get("fields"), body.line_of("fields"), f"{where}fields")
+    try:
+        return reader.kinds.validate(kind, {**shared, **own})
+    except FieldProblem as problem:
+        name = problem.field.split(".", 1)[0]
+        line = own.line_of(name) if name in own else shared.line_of(name) if name in shared else body.line
+        raise reader.fail(f"{problem.message} (kind {kind})", line,
+                          f"{where}fields.{problem.field}") from None
+
+
+def _lateness(reader: _Reader, body: YamlMap, where: str, default: timedelta | None) -> timedelta | None:
+    if body.get("max_lateness") is None:
+        return default
+    try:
+        return parse_duration(str(body["max_lateness"]))
+    except ValueError as exc:
+        raise reader.fail(str(exc), body.line_of("max_lateness"), f"{where}max_lateness") from None
+
+
+def _thread(reader: _Reader, value: Any, line: int, field: str,
+            lines: dict[str, int] | None = None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value is False:
+        return ()
+    items = reader.strings(value, line, field)
+    if lines is not None:
+        lines.update({f"thread.{i}": items.line_of(i) for i in range(len(items))})
+    return tuple(items)
+
+
+def _media(reader: _Reader, value: Any, line: int, field: str) -> tuple[Media, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, YamlList):
+        raise reader.fail("expected a list of {path: ..., alt: ...}", line, field)
+    return tuple(_one_media(reader, item, value.line_of(i), field) for i, item in enumerate(value))
+
+
+def _one_media(reader: _Reader, item: Any, line: int, field: str) -> Media:
+    if not isinstance(item, YamlMap) or not isinstance(item.get("path"), str):
+        raise reader.fail("expected {path: media/file.png, alt: \"what the image shows\"}", line, field)
+    reader.known_keys(item, ("path", "alt"), f"{field}.")
+    alt = item.get("alt")
+    if not isinstance(alt, str) or not alt.strip():
+        raise reader.fail("alt text is required: describe the image for people who cannot see it",
+                          item.line_of("path"), f"{field}.alt")
+    path = (reader.folder / item["path"]).resolve()
+    if not path.is_file():
+        raise reader.fail(f"media file not found: {item['path']} (looked in {path.parent})",
+                          item.line_of("path"), f"{field}.path")
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Media(str(path), alt.strip(), path.stat().st_size, mime)
+
+
+def _overrides(reader: _Reader, body: YamlMap, where: str,
+               defaults: Mapping[str, Override]) -> dict[str, Override]:
+    table = reader.mapping(body.get("platforms"), body.line_of("platforms"), f"{where}platforms")
+    found = dict(defaults)
+    for target, value in table.items():
+        field = f"{where}platforms.{target}"
+        if target not in PLATFORMS and target not in reader.accounts:
+            raise reader.fail(f"{target!r} is neither a platform ({', '.join(sorted(PLATFORMS))}) "
+                              "nor a configured account", table.line_of(target), field)
+        own = _override(reader, value, table.line_of(target), field)
+        found[target] = own.merged_over(defaults[target]) if target in defaults else own
+    return found
+
+
+def _override(reader: _Reader, value: Any, line: int, field: str) -> Override:
+    if value == "skip" or value is False:
+        return Override(skip=True, line=line)
+    body = reader.mapping(value, line, field)
+    reader.known_keys(body, OVERRIDE_KEYS, f"{field}.")
+    overflow = body.get("overflow")
+    if overflow is not None and overflow not in OVERFLOW_POLICIES:
+        raise reader.fail(f"unknown overflow policy {overflow!r} (known: {', '.join(OVERFLOW_POLICIES)})",
+                          body.line_of("overflow"), f"{field}.overflow")
+    text = body.get("text")
+    if text is not None and not isinstance(text, str):
+        raise reader.fail("expected text (a template string)", body.line_of("text"), f"{field}.text")
+    for flag in ("skip", "media"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise reader.fail("expected true or false", body.line_of(flag), f"{field}.{flag}")
+    return Override(
+        skip=bool(body.get("skip", False)), text=text,
+        thread=_thread(reader, body.get("thread"), body.line_of("thread"), f"{field}.thread"),
+        overflow=overflow, media=bool(body.get("media", True)), line=line,
+    )

@@ -1,0 +1,34 @@
+"""Small facts in the ``meta`` table (last dispatch time, shared login sessions), written by upsert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promo.store.tables import Meta
+
+LAST_DISPATCH = "engine.last_dispatch"
+LAST_SWEEP = "engine.last_sweep"
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    return session.scalar(select(Meta.value).where(Meta.key == key))
+
+
+def put_meta(session: Session, key: str, value: str) -> None:
+    """Insert or replace one fact, atomically on both SQLite and PostgreSQL."""
+    statement = upsert_statement(session, Meta).values(key=key, value=value)
+    session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def upsert_statement(session: Session, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

@@ -1,0 +1,102 @@
+"""Discord channel through a webhook (plain httpx): ``?wait=true`` so Discord answers with the message.
+
+``POST {webhook_url}?wait=true`` with JSON ``content`` (at most 2,000 characters) and
+``allowed_mentions: {"parse": []}`` (an announcement never pings @everyone), or multipart
+``files[n]`` + ``payload_json`` for media (10 MiB each). A webhook cannot reply, so a thread's
+parts follow as separate messages. No idempotency and no history: a timeout after sending is
+unconfirmed. The account's ``base_url`` (if set) replaces the webhook URL's host, for tests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from promo.errors import Ambiguous
+from promo.platforms.http import HttpAdapter, error_for_status, error_message, media_file, redact
+from promo.platforms.progress import send_parts, settle_parts, was_attempted
+from promo.posts import Journal, Part, Post, Published
+
+
+class DiscordAdapter(HttpAdapter):
+    platform = "discord"
+    content_limit: ClassVar[int] = 2000
+
+    def base_url(self) -> str:
+        webhook = urlsplit(self.account.secret("webhook_url"))
+        redact(webhook.path.rsplit("/", 1)[-1])  # the webhook token
+        host = self.account.base_url.rstrip("/") if self.account.base_url else \
+            f"{webhook.scheme}://{webhook.netloc}"
+        return host + webhook.path
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part))
+        return Published(ids[0], journal.get("url"), tuple(ids[1:]))
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        ids = settle_parts(post, journal, lambda index, part, previous: self._unknowable(journal, index))
+        return Published(ids[0], journal.get("url"), tuple(ids[1:])) if ids else None
+
+    def verify(self) -> str:
+        hook = self.call_json("GET", "")
+        return f"webhook {hook.get('name', hook.get('id'))} in channel {hook.get('channel_id')}"
+
+    def _unknowable(self, journal: Journal, index: int) -> str | None:
+        if was_attempted(journal, index):
+            raise Ambiguous("a Discord webhook cannot read the channel: check it by hand",
+                            platform=self.platform)
+        return None
+
+    def _send(self, journal: Journal, index: int, part: Part) -> str:
+        payload: dict[str, Any] = {"content": part.text, "allowed_mentions": {"parse": []}}
+        if "username" in self.account.options:
+            payload["username"] = str(self.account.options["username"])
+        if part.media:
+            files = {}
+            for number, media in enumerate(part.media):
+                files[f"files[{number}]"] = media_file(self.platform, media)
+            payload["attachments"] = [{"id": n, "description": m.alt[:1024]}
+                                      for n, m in enumerate(part.media)]
+            message = self.call_json("POST", "", params={"wait": "true"}, files=files,
+                                     data={"payload_json": json.dumps(payload)})
+        else:
+            message = self.call_json("POST", "", params={"wait": "true"}, json=payload)
+        if index == 0 and message.get("guild_id"):
+            journal.record("url", f"https://discord.com/channels/{message['guild_id']}/"
+                                  f"{message['channel_id']}/{message['id']}")
+        return str(message["id"])
+
+    def raise_for(self, response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        retry_after = None
+        if response.status_code == 429:
+            try:
+                retry_after = float(response.json().get("retry_after"))
+            except (ValueError, TypeError, AttributeError):
+                retry_after = None
+        raise error_for_status(self.platform, response.status_code, _reason(response),
+                               response.headers, retry_after)
+
+
+def _reason(response: httpx.Response) -> str:
+    """Discord's message plus its per-field errors: ``Invalid Form Body (content: Must be 2000 ...)``."""
+    message = error_message(response)
+    try:
+        details = list(_field_errors(response.json().get("errors", {}), ""))
+    except (ValueError, AttributeError):
+        details = []
+    return f"{message} ({'; '.join(details)})" if details else message
+
+
+def _field_errors(tree: Any, where: str) -> Any:
+    if not isinstance(tree, dict):
+        return
+    for item in tree.get("_errors", []):
+        yield f"{where or 'body'}: {item.get('message', item)}"
+    for key, sub in tree.items():
+        if key != "_errors":
+            yield from _field_errors(sub, f"{where}.{key}".lstrip("."))

@@ -1,0 +1,90 @@
+"""Facebook Page through the Graph API (plain httpx): feed posts, photos, and a thread as comments.
+
+``POST {base}/{version}/{page_id}/feed`` (``message``, ``link``) answers ``{"id": "<page>_<post>"}``;
+one photo goes to ``/{page_id}/photos`` (``source`` + ``caption``), several are uploaded unpublished
+and attached to a feed post (``attached_media``). Later parts of a thread become comments on the
+post. The Page token is sent as the ``access_token`` form field (and masked in logs). Graph error
+codes are classified in ``promo.platforms.http.graph_error`` (1/2 transient, 4/17/32/613 throttled,
+190 token, 506 duplicate). A look-up reads the Page's recent feed for the same message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from promo.platforms.http import HttpAdapter, graph_error, media_file, redact
+from promo.platforms.progress import send_parts, settle_parts, was_attempted
+from promo.posts import Journal, Part, Post, Published
+
+DEFAULT_VERSION = "v21.0"
+
+
+class FacebookAdapter(HttpAdapter):
+    platform = "facebook"
+
+    def base_url(self) -> str:
+        version = str(self.account.options.get("graph_version", DEFAULT_VERSION))
+        return f"{self.account.api_base}/{version}"
+
+    @property
+    def page_id(self) -> str:
+        return str(self.account.options["page_id"])
+
+    @property
+    def token(self) -> dict[str, str]:
+        token = self.account.secret("page_token")
+        redact(token)
+        return {"access_token": token}
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        ids = send_parts(post, journal, lambda index, part, previous: self._send(part, journal.get("part:0")))
+        return self._published(ids)
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        ids = settle_parts(post, journal,
+                           lambda index, part, previous: self._find(journal, index, part, journal.get("part:0")))
+        return self._published(ids) if ids else None
+
+    def verify(self) -> str:
+        page = self.call_json("GET", self.page_id, params={"fields": "id,name", **self.token})
+        return f"page {page.get('name', page.get('id'))}"
+
+    def _published(self, ids: list[str]) -> Published:
+        return Published(ids[0], f"https://www.facebook.com/{ids[0]}", tuple(ids[1:]))
+
+    def _send(self, part: Part, root: str | None) -> str:
+        if root is not None:  # a thread's later parts are comments on the post
+            return str(self.call_json("POST", f"{root}/comments",
+                                      data={"message": part.text, **self.token})["id"])
+        if len(part.media) == 1:
+            name, data, mime = media_file(self.platform, part.media[0])
+            answer = self.call_json("POST", f"{self.page_id}/photos", files={"source": (name, data, mime)},
+                                    data={"caption": part.text, **self.token})
+            return str(answer.get("post_id") or answer["id"])
+        fields: dict[str, Any] = {"message": part.text, **self.token}
+        for number, media in enumerate(part.media):
+            fields[f"attached_media[{number}]"] = json.dumps({"media_fbid": self._upload(media)})
+        return str(self.call_json("POST", f"{self.page_id}/feed", data=fields)["id"])
+
+    def _upload(self, media: Any) -> str:
+        name, data, mime = media_file(self.platform, media)
+        answer = self.call_json("POST", f"{self.page_id}/photos", files={"source": (name, data, mime)},
+                                data={"published": "false", **self.token})
+        return str(answer["id"])
+
+    def _find(self, journal: Journal, index: int, part: Part, root: str | None) -> str | None:
+        if not was_attempted(journal, index):
+            return None
+        where = f"{root}/comments" if index and root else f"{self.page_id}/feed"
+        recent = self.call_json("GET", where, params={"fields": "id,message", "limit": "25", **self.token})
+        for item in recent.get("data", []):
+            if (item.get("message") or "").strip() == part.text.strip():
+                return str(item["id"])
+        return None
+
+    def raise_for(self, response: httpx.Response) -> None:
+        if not response.is_success:
+            raise graph_error(self.platform, response)

@@ -1,0 +1,115 @@
+"""LinkedIn through the Posts API (plain httpx): little-text escaping, images, a thread as comments.
+
+``POST {base}/rest/posts`` with ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0`` answers
+201 with the post URN in ``x-restli-id`` (unverified). ``commentary`` is "little text": reserved
+characters are backslash-escaped, or LinkedIn silently cuts the post. Images: ``initializeUpload``,
+PUT the bytes to ``uploadUrl``, then reference the image URN. A 422 "Content is a duplicate of
+urn:li:share:..." means it is already published: promo records that URN. A look-up reads the
+author's recent posts for the same commentary.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from promo.errors import Duplicate
+from promo.platforms.http import HttpAdapter, boundary, error_message, media_file, raise_for_status
+from promo.platforms.progress import send_parts, settle_parts, was_attempted
+from promo.posts import Journal, Media, Part, Post, Published
+
+DEFAULT_VERSION = "202506"
+_DUPLICATE = re.compile(r"duplicate of (urn:li:[a-zA-Z]+:\d+)")
+
+
+class LinkedInAdapter(HttpAdapter):
+    platform = "linkedin"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.account.secret('access_token')}",
+                "LinkedIn-Version": str(self.account.options.get("version", DEFAULT_VERSION)),
+                "X-Restli-Protocol-Version": "2.0.0"}
+
+    @property
+    def author(self) -> str:
+        return str(self.account.options["author"])
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        ids = send_parts(post, journal, self._send)
+        return self._published(ids)
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index, part, previous))
+        return self._published(ids) if ids else None
+
+    def verify(self) -> str:
+        me = self.call_json("GET", "v2/userinfo")
+        return str(me.get("name") or me.get("sub") or self.author)
+
+    def _published(self, ids: list[str]) -> Published:
+        return Published(ids[0], f"https://www.linkedin.com/feed/update/{ids[0]}", tuple(ids[1:]))
+
+    def _send(self, index: int, part: Part, previous: str | None) -> str:
+        from promo.rules.linkedin import escape_little_text
+
+        text = escape_little_text(part.text)
+        if previous is not None:
+            body = {"actor": self.author, "object": previous, "message": {"text": text}}
+            answer = self.call("POST", f"rest/socialActions/{quote(previous, safe='')}/comments", json=body)
+            return answer.headers.get("x-restli-id") or str(answer.json().get("id", ""))
+        body = self._post_body(text, part.media)
+        try:
+            response = self.call("POST", "rest/posts", json=body)
+        except Duplicate as exc:
+            if exc.existing_id:
+                return exc.existing_id  # LinkedIn says it is already there: that is our post
+            raise
+        return response.headers.get("x-restli-id") or str(response.json()["id"])
+
+    def _post_body(self, text: str, media: tuple[Media, ...]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "author": self.author, "commentary": text, "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                             "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED", "isReshareDisabledByAuthor": False,
+        }
+        images = [{"id": self._upload(m), "altText": m.alt} for m in media]
+        if len(images) == 1:
+            body["content"] = {"media": images[0]}
+        elif images:
+            body["content"] = {"multiImage": {"images": images}}
+        return body
+
+    def _upload(self, media: Media) -> str:
+        _, data, mime = media_file(self.platform, media)
+        answer = self.call_json("POST", "rest/images", params={"action": "initializeUpload"},
+                                json={"initializeUploadRequest": {"owner": self.author}})
+        value = answer["value"]
+        with boundary(self.platform):
+            uploaded = self.client.put(value["uploadUrl"], content=data, headers={"Content-Type": mime})
+        raise_for_status(self.platform, uploaded)
+        return str(value["image"])
+
+    def _find(self, journal: Journal, index: int, part: Part, previous: str | None) -> str | None:
+        if not was_attempted(journal, index) or previous is not None:
+            return None
+        from promo.rules.linkedin import escape_little_text
+
+        params = {"q": "author", "author": self.author, "count": "20"}
+        recent = self.call_json("GET", "rest/posts", params=params)
+        text = escape_little_text(part.text)
+        for item in recent.get("elements", []):
+            if item.get("commentary") in (text, part.text):
+                return str(item["id"])
+        return None
+
+    def raise_for(self, response: httpx.Response) -> None:
+        if response.status_code == 422:
+            reason = error_message(response)
+            match = _DUPLICATE.search(reason)
+            if match or "DUPLICATE" in response.text:
+                raise Duplicate(reason, platform=self.platform, existing_id=match.group(1) if match else None)
+        raise_for_status(self.platform, response)

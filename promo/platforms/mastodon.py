@@ -1,0 +1,161 @@
+"""Mastodon through Mastodon.py: statuses, threads (``in_reply_to_id``), media via ``/api/v2/media``.
+
+Every status is sent with a deterministic ``Idempotency-Key`` (the post's key and the part's index):
+Mastodon answers a repeat within an hour with the original status, so a retry after a timeout
+cannot post twice. The character limit is read from the instance (``/api/v2/instance``) before
+posting. Mastodon.py's own waiting is off (``ratelimit_method="throw"``) and ``request_timeout`` is
+set. A look-up reads the account's recent statuses for the same text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonIOError,
+    MastodonNetworkError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from promo.errors import AuthError, Permanent, PublishError, RateLimited, Retryable
+from promo.platforms.base import BaseAdapter
+from promo.platforms.http import USER_AGENT, transport_error
+from promo.platforms.progress import send_parts, settle_parts, was_attempted
+from promo.posts import Journal, Media, Part, Post, Published
+
+MEDIA_WAIT_SECONDS = 60.0
+MEDIA_POLL_SECONDS = 1.0
+_TAG = re.compile(r"<[^>]+>")
+
+
+class MastodonAdapter(BaseAdapter):
+    platform = "mastodon"
+
+    @cached_property
+    def api(self) -> Mastodon:
+        return Mastodon(access_token=self.account.secret("access_token"), api_base_url=self.account.api_base,
+                        ratelimit_method="throw", request_timeout=self.timeout, session=self.session,
+                        mastodon_version="4.2.0", version_check_mode="created", user_agent=USER_AGENT)
+
+    @contextmanager
+    def boundary(self) -> Iterator[None]:
+        """Mastodon.py's errors -> promo's error tree, in one place."""
+        try:
+            yield
+        except PublishError:
+            raise
+        except MastodonRatelimitError as exc:
+            raise RateLimited("rate limited", platform=self.platform, retry_at=self._reset()) from exc
+        except MastodonUnauthorizedError as exc:
+            raise AuthError(f"token refused: {_reason(exc)}", platform=self.platform) from exc
+        except MastodonServerError as exc:
+            raise Retryable(f"server error: {_reason(exc)}", platform=self.platform) from exc
+        except MastodonAPIError as exc:
+            raise Permanent(f"refused: {_reason(exc)}", platform=self.platform) from exc
+        except MastodonNetworkError as exc:
+            cause = exc.__context__
+            raise transport_error(self.platform, cause if isinstance(cause, Exception) else exc) from exc
+        except (MastodonIOError, MastodonError) as exc:
+            raise Permanent(f"cannot send: {exc}", platform=self.platform) from exc
+
+    def _reset(self) -> datetime | None:
+        reset = getattr(self.api, "ratelimit_reset", None)
+        return datetime.fromtimestamp(reset, UTC) if reset and reset > time.time() else None
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        self._check_limit(post)
+        ids = send_parts(post, journal,
+                         lambda index, part, previous: self._send(post, journal, index, part, previous))
+        return self._published(ids, journal)
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index, part))
+        return self._published(ids, journal) if ids else None
+
+    def verify(self) -> str:
+        with self.boundary():
+            me = self.api.account_verify_credentials()
+        return f"@{me['acct']} (limit {self.instance_limit})"
+
+    @cached_property
+    def instance_limit(self) -> int:
+        """The instance's own character limit (``configuration.statuses.max_characters``)."""
+        with self.boundary():
+            instance = self.api.instance_v2()
+        try:
+            return int(instance["configuration"]["statuses"]["max_characters"])
+        except (KeyError, TypeError, ValueError):
+            return int(self.account.options.get("max_characters", 500))
+
+    def _check_limit(self, post: Post) -> None:
+        for index, part in enumerate(post.parts):
+            length = Mastodon.get_status_length(part.text)
+            if length > self.instance_limit:
+                raise Permanent(f"part {index} is {length} characters; this instance allows "
+                                f"{self.instance_limit}", platform=self.platform)
+
+    def _published(self, ids: list[str], journal: Journal) -> Published:
+        return Published(ids[0], journal.get("url"), tuple(ids[1:]))
+
+    def _send(self, post: Post, journal: Journal, index: int, part: Part, previous: str | None) -> str:
+        media_ids = [self._upload(m) for m in part.media] or None
+        with self.boundary():
+            status = self.api.status_post(part.text, in_reply_to_id=previous, media_ids=media_ids,
+                                          idempotency_key=idempotency_key(post, index))
+        if index == 0 and status.get("url"):
+            journal.record("url", str(status["url"]))
+        return str(status["id"])
+
+    def _upload(self, media: Media) -> str:
+        with self.boundary():
+            uploaded = self.api.media_post(media.path, mime_type=media.mime, description=media.alt or None)
+            deadline = time.monotonic() + MEDIA_WAIT_SECONDS
+            while uploaded.get("url") is None:
+                if time.monotonic() > deadline:
+                    raise Retryable("media still processing", platform=self.platform)
+                time.sleep(MEDIA_POLL_SECONDS)
+                uploaded = self.api.media(uploaded["id"])
+        return str(uploaded["id"])
+
+    def _find(self, journal: Journal, index: int, part: Part) -> str | None:
+        if not was_attempted(journal, index):
+            return None
+        with self.boundary():
+            me = self.api.account_verify_credentials()
+            recent = self.api.account_statuses(me["id"], limit=40)
+        wanted = _plain(part.text)
+        for status in recent:
+            if _plain(_TAG.sub("", html.unescape(str(status.get("content", ""))))) == wanted:
+                if index == 0 and status.get("url"):
+                    journal.record("url", str(status["url"]))
+                return str(status["id"])
+        return None
+
+
+def idempotency_key(post: Post, index: int) -> str:
+    """The same key for the same part of the same post, on every attempt."""
+    seed = post.idempotency_key or hashlib.sha256(post.parts[0].text.encode()).hexdigest()
+    return f"promo-{seed}-{index}"
+
+
+def _plain(text: str) -> str:
+    return "".join(text.split())
+
+
+def _reason(exc: Exception) -> str:
+    args = [a for a in exc.args if isinstance(a, str) and a and a != "Mastodon API returned error"]
+    return args[-1] if args else type(exc).__name__
+

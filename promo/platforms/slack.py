@@ -1,0 +1,69 @@
+"""Slack channel through an incoming webhook (plain httpx).
+
+``POST {webhook_url}`` with JSON ``{"text"}`` answers ``200 ok`` and nothing else: no message id,
+no threading, no history. promo's id for the post is derived from its idempotency key; a timeout
+after sending is unconfirmed. Errors are plain text: ``invalid_payload`` (400), ``invalid_token`` /
+``no_service`` (403/404/410: the webhook was revoked, a person must replace it), 429 ``Retry-After``.
+The account's ``base_url`` (if set) replaces the webhook URL's host, for tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from promo.errors import Ambiguous, AuthError
+from promo.platforms.http import HttpAdapter, error_for_status, redact
+from promo.platforms.progress import send_parts, settle_parts, was_attempted
+from promo.posts import Journal, Part, Post, Published
+
+_REVOKED = ("invalid_token", "no_service", "channel_is_archived", "no_team", "team_disabled")
+
+
+class SlackAdapter(HttpAdapter):
+    platform = "slack"
+    text_limit: ClassVar[int] = 40000
+
+    def base_url(self) -> str:
+        webhook = urlsplit(self.account.secret("webhook_url"))
+        redact(webhook.path.rsplit("/", 1)[-1])
+        host = self.account.base_url.rstrip("/") if self.account.base_url else \
+            f"{webhook.scheme}://{webhook.netloc}"
+        return host + webhook.path
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        ids = send_parts(post, journal, lambda index, part, previous: self._send(post, index, part))
+        return Published(ids[0], None, tuple(ids[1:]))
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        ids = settle_parts(post, journal, lambda index, part, previous: self._unknowable(journal, index))
+        return Published(ids[0], None, tuple(ids[1:])) if ids else None
+
+    def verify(self) -> str:
+        # An incoming webhook has no read-only call: an empty payload is refused without posting.
+        response = self.client.post(str(self.client.base_url).rstrip("/"), json={})
+        if response.status_code == 400 and response.text.strip() in ("no_text", "invalid_payload"):
+            return "webhook accepted the credentials"
+        self.raise_for(response)
+        return "webhook reachable"
+
+    def _unknowable(self, journal: Journal, index: int) -> str | None:
+        if was_attempted(journal, index):
+            raise Ambiguous("a Slack webhook cannot read the channel: check it by hand", platform=self.platform)
+        return None
+
+    def _send(self, post: Post, index: int, part: Part) -> str:
+        self.call("POST", "", json={"text": part.text})
+        seed = post.idempotency_key or part.text
+        return f"slack-{hashlib.sha256(seed.encode()).hexdigest()[:16]}-{index}"
+
+    def raise_for(self, response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        reason = response.text.strip()[:200] or response.reason_phrase
+        if reason in _REVOKED:
+            raise AuthError(f"the webhook was revoked ({reason}): create a new one", platform=self.platform)
+        raise error_for_status(self.platform, response.status_code, reason, response.headers)

@@ -1,0 +1,110 @@
+"""Threads (Meta) through the Graph API (plain httpx): create a container, then publish it.
+
+``POST {base}/{user_id}/threads`` (``media_type``, ``text``, ``image_url``, ``reply_to_id``) answers
+a container id, which is written to the journal before ``POST /{user_id}/threads_publish
+?creation_id=<container>`` publishes it. A look-up asks the container's ``status``: PUBLISHED means
+the post exists; FINISHED / IN_PROGRESS mean it was never published, so a retry publishes the same
+container. Threads takes media only by public URL: set the account option ``media_base_url`` (a
+public folder holding the campaign's media files, by file name); without it a post with media is
+refused as Permanent. The token is sent as the ``access_token`` form field and masked in logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from promo.errors import Permanent, PublishError
+from promo.platforms.http import HttpAdapter, graph_error, redact
+from promo.platforms.progress import send_parts, settle_parts
+from promo.posts import Journal, Media, Part, Post, Published
+
+_UNUSABLE = {"ERROR", "EXPIRED"}
+
+
+class ThreadsAdapter(HttpAdapter):
+    platform = "threads"
+
+    @property
+    def user_id(self) -> str:
+        return str(self.account.options["user_id"])
+
+    @property
+    def token(self) -> dict[str, str]:
+        token = self.account.secret("access_token")
+        redact(token)
+        return {"access_token": token}
+
+    def publish(self, post: Post, journal: Journal) -> Published:
+        ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part, previous))
+        return self._published(ids)
+
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index))
+        return self._published(ids) if ids else None
+
+    def verify(self) -> str:
+        me = self.call_json("GET", "me", params={"fields": "id,username", **self.token})
+        return f"@{me.get('username', me.get('id'))}"
+
+    def _published(self, ids: list[str]) -> Published:
+        return Published(ids[0], self._permalink(ids[0]), tuple(ids[1:]))
+
+    def _permalink(self, media_id: str) -> str | None:
+        try:
+            answer = self.call_json("GET", media_id, params={"fields": "permalink", **self.token})
+        except PublishError:
+            return None  # the post exists; a missing link is not a failed publish
+        link = answer.get("permalink")
+        return str(link) if link else None
+
+    def _send(self, journal: Journal, index: int, part: Part, previous: str | None) -> str:
+        container = journal.get(f"container:{index}")
+        if not container:
+            container = self._create_container(part, previous)
+            journal.record(f"container:{index}", container)
+        answer = self.call_json("POST", f"{self.user_id}/threads_publish",
+                                data={"creation_id": container, **self.token})
+        return str(answer["id"])
+
+    def _create_container(self, part: Part, previous: str | None) -> str:
+        fields: dict[str, Any] = {"text": part.text, **self.token}
+        if previous is not None:
+            fields["reply_to_id"] = previous
+        if len(part.media) > 1:
+            raise Permanent("promo posts at most one image or video per Threads post", platform=self.platform)
+        if part.media:
+            media = part.media[0]
+            kind = "VIDEO" if media.kind == "video" else "IMAGE"
+            fields.update({"media_type": kind, f"{kind.lower()}_url": self._public_url(media)})
+        else:
+            fields["media_type"] = "TEXT"
+        return str(self.call_json("POST", f"{self.user_id}/threads", data=fields)["id"])
+
+    def _public_url(self, media: Media) -> str:
+        base = self.account.options.get("media_base_url")
+        if not base:
+            raise Permanent("Threads needs media at a public URL: set media_base_url for this account",
+                            platform=self.platform)
+        return f"{str(base).rstrip('/')}/{Path(media.path).name}"
+
+    def _find(self, journal: Journal, index: int) -> str | None:
+        container = journal.get(f"container:{index}")
+        if not container:
+            return None  # never created a container, so never published
+        status = self.call_json("GET", container, params={"fields": "id,status", **self.token})
+        if status.get("status") == "PUBLISHED":
+            return self._published_id(container, status)
+        if status.get("status") in _UNUSABLE:
+            journal.record(f"container:{index}", "")  # make a fresh container next time
+        return None
+
+    def _published_id(self, container: str, status: dict[str, Any]) -> str:
+        """The post's id: Threads gives the published media the container's id (unverified)."""
+        return str(status.get("media_id") or container)
+
+    def raise_for(self, response: httpx.Response) -> None:
+        if not response.is_success:
+            raise graph_error(self.platform, response)

@@ -1,0 +1,40 @@
+"""Threads (Meta): 500 characters, at most 5 links, up to 10 media (a carousel).
+
+Meta's docs say emoji count as their UTF-8 byte length, which is ambiguous (per code point? per
+emoji?). We count conservatively: each code point 1, but each emoji counts all the UTF-8 bytes of
+its sequence (a flag is 8, a family ZWJ sequence 18+). A post we accept may be shorter than 500
+for Threads; never longer.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from promo.posts import Part, Problem
+from promo.rules.base import TextRules
+from promo.rules.counting import EMOJI, MB, MediaRules, find_links
+
+
+def emoji_as_bytes_length(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(len(e.encode("utf-8")) - len(e) for e in EMOJI.findall(text))
+
+
+class ThreadsRules(TextRules):
+    platform = "threads"
+    title = "Threads"
+    limit = 500
+    max_links: ClassVar[int] = 5
+    threads = True
+    # JPEG/PNG images 8 MB; video 1 GB per Meta's docs (unverified); no GIF.
+    media_rules = MediaRules(10, {"image": 8 * MB, "video": 1000 * MB})
+
+    def length(self, text: str) -> int:
+        return emoji_as_bytes_length(text)
+
+    def extra_problems(self, part: Part, index: int) -> list[Problem]:
+        count = len(find_links(part.text))
+        if count <= self.max_links:
+            return []
+        return [Problem("too_many_links", f"{self.where(index)}{count} links, at most {self.max_links}", index)]

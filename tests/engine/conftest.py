@@ -1,0 +1,34 @@
+"""Fixtures for the engine tests: a fake webhook receiver, a store, settings and a runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from enginekit import make_store, runtime_for, settings_for, write_config
+from fake_webhook import SECRET, FakeWebhookServer, Receiver
+from sqlalchemy import Engine
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with FakeWebhookServer() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Engine]:
+    engine = make_store(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path, database_url: str, store: Engine, receiver: Receiver) -> Any:
+    def build(rate_limit: str | None = None, **overrides: Any) -> Any:
+        write_config(tmp_path, receiver.url, rate_limit)
+        return runtime_for(settings_for(tmp_path, database_url, **overrides), store, SECRET)
+
+    return build

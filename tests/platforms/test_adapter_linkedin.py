@@ -1,0 +1,83 @@
+"""LinkedIn adapter against a fake Posts API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fakes.accounts import HANG, adapter, image, make_account, single, thread
+from fakes.harness import closed_port_url
+from fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
+
+from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
+from promo.posts import MemoryJournal
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLinkedIn]:
+    with FakeLinkedIn() as server:
+        yield server  # type: ignore[misc]
+
+
+def account(url: str, token: str = LINKEDIN_TOKEN) -> Any:
+    return make_account("linkedin", url, {"access_token": token}, author=AUTHOR)
+
+
+def test_posts_escaped_little_text(fake: FakeLinkedIn) -> None:
+    post = single("linkedin", "Jessica Jones (S3) #JessicaJones")
+    published = adapter(account(fake.url)).publish(post, MemoryJournal())
+    [request] = fake.received
+    assert request.headers["x-restli-protocol-version"] == "2.0.0" and request.headers["linkedin-version"]
+    assert request.json["commentary"] == r"Jessica Jones \(S3\) \#JessicaJones"
+    assert request.json["author"] == AUTHOR and request.json["lifecycleState"] == "PUBLISHED"
+    assert published.url == f"https://www.linkedin.com/feed/update/{published.platform_id}"
+
+
+def test_duplicate_is_already_published(fake: FakeLinkedIn) -> None:
+    first = adapter(account(fake.url)).publish(single("linkedin"), MemoryJournal())
+    again = adapter(account(fake.url)).publish(single("linkedin"), MemoryJournal())
+    assert again.platform_id == first.platform_id and len(fake.posts) == 1
+
+
+@pytest.mark.parametrize(("status", "body", "headers", "error"), [
+    (429, {"status": 429, "message": "Resource level throttle limit"}, {"Retry-After": "120"}, RateLimited),
+    (500, {"status": 500, "message": "Internal Server Error"}, {}, Retryable),
+    (403, {"status": 403, "message": "Not enough permissions to access: partnerApiPostsExternal.CREATE"}, {},
+     Permanent),
+    (422, {"status": 422, "message": "/commentary :: length exceeds 3000"}, {}, Permanent),
+])
+def test_errors(fake: FakeLinkedIn, status: int, body: dict, headers: dict, error: type) -> None:
+    fake.fail_next("/rest/posts", status, body, headers)
+    with pytest.raises(error, match=body["message"].split(":")[0]) as caught:
+        adapter(account(fake.url)).publish(single("linkedin"), MemoryJournal())
+    if status == 429:
+        assert caught.value.retry_at > datetime.now(UTC)
+
+
+def test_bad_token_and_timeouts(fake: FakeLinkedIn) -> None:
+    with pytest.raises(AuthError, match="Invalid access token"):
+        adapter(account(fake.url, "wrong")).publish(single("linkedin"), MemoryJournal())
+    with pytest.raises(Retryable):
+        adapter(account(closed_port_url())).publish(single("linkedin"), MemoryJournal())
+    journal = MemoryJournal()
+    fake.fail_next("/rest/posts", delay=HANG)
+    with pytest.raises(Ambiguous):
+        adapter(account(fake.url)).publish(single("linkedin"), journal)
+    found = adapter(account(fake.url)).lookup(single("linkedin"), journal)
+    assert found is not None and found.platform_id in fake.posts
+
+
+def test_image_upload_and_thread_comments(fake: FakeLinkedIn, tmp_path: Any) -> None:
+    adapter(account(fake.url)).publish(single("linkedin", "Poster", "k", image(tmp_path)), MemoryJournal())
+    [post] = fake.posts.values()
+    assert post["content"]["media"]["altText"] == "Jessica Jones poster"
+    assert fake.images[post["content"]["media"]["id"]].startswith(b"\x89PNG")
+    published = adapter(account(fake.url)).publish(thread("linkedin", 2), MemoryJournal())
+    [comment] = fake.comments
+    assert comment["object"] == published.platform_id
+
+
+def test_verify(fake: FakeLinkedIn) -> None:
+    assert adapter(account(fake.url)).verify() == "Jessica Jones"

@@ -1,0 +1,90 @@
+"""The Celery app, built from Settings. Tasks only route and retry; the logic is in promo's modules.
+
+``celery -A workers.app worker`` finds ``app`` here, built on first use from the environment.
+``create_app(settings)`` builds one explicitly (``promo run``, ``promo worker``, ``promo beat``).
+
+The broker only carries work; the database decides (docs/architecture.md). Hence:
+``worker_prefetch_multiplier=1`` (F7), late acks (a lost message is fine, the sweeper re-dispatches),
+no result backend, one visibility timeout set everywhere and checked against the countdowns (F1, F2),
+``task_time_limit`` = ``publish_time_limit``, and a dedicated queue.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from celery import Celery
+
+from promo.errors import ConfigError
+from promo.settings import Settings, load_settings
+
+QUEUE = "promo"
+EMBEDDED_POLL_S = 0.1
+
+
+def create_app(settings: Settings) -> Celery:
+    check_timing(settings)
+    app = Celery("promo", broker=settings.broker, include=["workers.tasks"])
+    transport: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
+    if settings.embedded_broker:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        transport["polling_interval"] = EMBEDDED_POLL_S
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_default_exchange=QUEUE,
+        task_default_routing_key=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,
+        task_time_limit=settings.publish_time_limit,
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=transport,
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        beat_schedule=beat_schedule(settings),
+        timezone="UTC",
+        enable_utc=True,
+        worker_hijack_root_logger=True,
+    )
+    app.conf.promo_settings = settings
+    return app
+
+
+def check_timing(settings: Settings) -> None:
+    """Countdowns (at most the lookahead) must be far below the visibility timeout (F1, F2)."""
+    if settings.dispatch_lookahead * 2 >= settings.visibility_timeout:
+        raise ConfigError(
+            f"dispatch_lookahead ({settings.dispatch_lookahead}s) must be well under visibility_timeout "
+            f"({settings.visibility_timeout}s): the Redis transport would deliver held messages twice")
+    if settings.http_timeout >= settings.publish_time_limit:
+        raise ConfigError(f"http_timeout ({settings.http_timeout}s) must be shorter than publish_time_limit "
+                          f"({settings.publish_time_limit}s)")
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Dispatch often, sweep and reconcile less often; stale ticks expire instead of piling up."""
+    dispatch, sweep = settings.dispatch_interval, settings.sweep_interval
+    return {
+        "dispatch": {"task": "promo.dispatch", "schedule": timedelta(seconds=dispatch),
+                     "options": {"expires": max(dispatch * 2, 1.0)}},
+        "sweep": {"task": "promo.sweep", "schedule": timedelta(seconds=sweep),
+                  "options": {"expires": max(sweep * 2, 1.0)}},
+        "reconcile": {"task": "promo.reconcile", "schedule": timedelta(seconds=sweep),
+                      "options": {"expires": max(sweep * 2, 1.0)}},
+    }
+
+
+@cache
+def default_app() -> Celery:
+    return create_app(load_settings())
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("app", "celery"):
+        return default_app()
+    raise AttributeError(name)
