@@ -26,11 +26,15 @@ EMBEDDED_POLL_S = 0.1
 
 def create_app(settings: Settings) -> Celery:
     check_timing(settings)
-    app = Celery("promo", broker=settings.broker, include=["workers.tasks"])
     transport: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
+    broker = settings.broker
     if settings.embedded_broker:
+        from workers.embedded import embedded_url
+
         settings.home.mkdir(parents=True, exist_ok=True)
         transport["polling_interval"] = EMBEDDED_POLL_S
+        broker = embedded_url(broker)
+    app = Celery("promo", broker=broker, include=["workers.tasks"])
     app.conf.update(
         task_default_queue=QUEUE,
         task_default_exchange=QUEUE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from promo.accounts import Account
 from promo.cli.common import App, emit_json, json_option, pass_app
 
 
@@ -19,8 +20,7 @@ def config(app: App, as_json: bool) -> None:
     """
     shown = app.settings.display()
     accounts = {name: {"platform": a.platform, "base_url": a.base_url or a.spec.default_base_url,
-                       "credentials": {c: ("set" if c in a.credentials else "missing")
-                                       for c in a.spec.credentials}}
+                       "credentials": credential_states(a)}
                 for name, a in app.accounts.items()}
     if as_json:
         emit_json({"settings": shown, "accounts": accounts})
@@ -28,6 +28,12 @@ def config(app: App, as_json: bool) -> None:
     width = max(len(k) for k in shown)
     for key, value in shown.items():
         click.echo(f"{key:<{width}}  {value}")
-    for name, account in accounts.items():
-        creds = ", ".join(f"{c} {state}" for c, state in account["credentials"].items()) or "no credentials"
-        click.echo(f"account {name}: {account['platform']} ({creds})")
+    for name, account in app.accounts.items():
+        states = credential_states(account)
+        creds = ", ".join(f"{c} {state}" for c, state in states.items()) or "no credentials"
+        click.echo(f"account {name}: {account.platform} ({creds})")
+
+
+def credential_states(account: Account) -> dict[str, str]:
+    """``{"access_token": "set" | "missing"}``: never the values."""
+    return {c: ("set" if c in account.credentials else "missing") for c in account.spec.credentials}

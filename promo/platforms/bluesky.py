@@ -48,8 +48,9 @@ class BlueskyAdapter(BaseAdapter):
         if self.session is not None:
             request._client = self.session
         client = Client(base_url=self.account.api_base, request=request)
-        client.on_session_change(lambda event, session: self.cache.set(self.cache_key,
-                                                                         client.export_session_string()))
+        client.on_session_change(
+            lambda event, session: self.cache.set(self.cache_key, client.export_session_string())
+        )
         return client
 
     @contextmanager
@@ -112,7 +113,9 @@ class BlueskyAdapter(BaseAdapter):
 
     # -- the adapter -------------------------------------------------------------------------
     def publish(self, post: Post, journal: Journal) -> Published:
-        ids = self._signed_in(lambda: send_parts(post, journal, lambda i, part, prev: self._send(post, journal, i, part, prev)))
+        ids = self._signed_in(
+            lambda: send_parts(post, journal, lambda i, part, prev: self._send(post, journal, i, part, prev))
+        )
         return self._published(ids)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
@@ -150,8 +153,10 @@ class BlueskyAdapter(BaseAdapter):
         if previous is not None and root is not None:
             record["reply"] = {"root": _ref(root), "parent": _ref(previous)}
         if part.media:
-            record["embed"] = {"$type": "app.bsky.embed.images",
-                               "images": [self._image(media) for media in part.media]}
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [self._image(media) for media in part.media],
+            }
         return record
 
     def _facets(self, text: str) -> list[dict[str, Any]]:

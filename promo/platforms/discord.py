@@ -28,8 +28,11 @@ class DiscordAdapter(HttpAdapter):
     def base_url(self) -> str:
         webhook = urlsplit(self.account.secret("webhook_url"))
         redact(webhook.path.rsplit("/", 1)[-1])  # the webhook token
-        host = self.account.base_url.rstrip("/") if self.account.base_url else \
-            f"{webhook.scheme}://{webhook.netloc}"
+        host = (
+            self.account.base_url.rstrip("/")
+            if self.account.base_url
+            else f"{webhook.scheme}://{webhook.netloc}"
+        )
         return host + webhook.path
 
     def publish(self, post: Post, journal: Journal) -> Published:
@@ -46,8 +49,9 @@ class DiscordAdapter(HttpAdapter):
 
     def _unknowable(self, journal: Journal, index: int) -> str | None:
         if was_attempted(journal, index):
-            raise Ambiguous("a Discord webhook cannot read the channel: check it by hand",
-                            platform=self.platform)
+            raise Ambiguous(
+                "a Discord webhook cannot read the channel: check it by hand", platform=self.platform
+            )
         return None
 
     def _send(self, journal: Journal, index: int, part: Part) -> str:
@@ -58,15 +62,19 @@ class DiscordAdapter(HttpAdapter):
             files = {}
             for number, media in enumerate(part.media):
                 files[f"files[{number}]"] = media_file(self.platform, media)
-            payload["attachments"] = [{"id": n, "description": m.alt[:1024]}
-                                      for n, m in enumerate(part.media)]
-            message = self.call_json("POST", "", params={"wait": "true"}, files=files,
-                                     data={"payload_json": json.dumps(payload)})
+            payload["attachments"] = [
+                {"id": n, "description": m.alt[:1024]} for n, m in enumerate(part.media)
+            ]
+            message = self.call_json(
+                "POST", "", params={"wait": "true"}, files=files, data={"payload_json": json.dumps(payload)}
+            )
         else:
             message = self.call_json("POST", "", params={"wait": "true"}, json=payload)
         if index == 0 and message.get("guild_id"):
-            journal.record("url", f"https://discord.com/channels/{message['guild_id']}/"
-                                  f"{message['channel_id']}/{message['id']}")
+            journal.record(
+                "url",
+                f"https://discord.com/channels/{message['guild_id']}/{message['channel_id']}/{message['id']}",
+            )
         return str(message["id"])
 
     def raise_for(self, response: httpx.Response) -> None:
@@ -78,8 +86,9 @@ class DiscordAdapter(HttpAdapter):
                 retry_after = float(response.json().get("retry_after"))
             except (ValueError, TypeError, AttributeError):
                 retry_after = None
-        raise error_for_status(self.platform, response.status_code, _reason(response),
-                               response.headers, retry_after)
+        raise error_for_status(
+            self.platform, response.status_code, _reason(response), response.headers, retry_after
+        )
 
 
 def _reason(response: httpx.Response) -> str:

@@ -44,8 +44,11 @@ class FacebookAdapter(HttpAdapter):
         return self._published(ids)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal,
-                           lambda index, part, previous: self._find(journal, index, part, journal.get("part:0")))
+        ids = settle_parts(
+            post,
+            journal,
+            lambda index, part, previous: self._find(journal, index, part, journal.get("part:0")),
+        )
         return self._published(ids) if ids else None
 
     def verify(self) -> str:
@@ -57,12 +60,17 @@ class FacebookAdapter(HttpAdapter):
 
     def _send(self, part: Part, root: str | None) -> str:
         if root is not None:  # a thread's later parts are comments on the post
-            return str(self.call_json("POST", f"{root}/comments",
-                                      data={"message": part.text, **self.token})["id"])
+            return str(
+                self.call_json("POST", f"{root}/comments", data={"message": part.text, **self.token})["id"]
+            )
         if len(part.media) == 1:
             name, data, mime = media_file(self.platform, part.media[0])
-            answer = self.call_json("POST", f"{self.page_id}/photos", files={"source": (name, data, mime)},
-                                    data={"caption": part.text, **self.token})
+            answer = self.call_json(
+                "POST",
+                f"{self.page_id}/photos",
+                files={"source": (name, data, mime)},
+                data={"caption": part.text, **self.token},
+            )
             return str(answer.get("post_id") or answer["id"])
         fields: dict[str, Any] = {"message": part.text, **self.token}
         for number, media in enumerate(part.media):
@@ -71,8 +79,12 @@ class FacebookAdapter(HttpAdapter):
 
     def _upload(self, media: Any) -> str:
         name, data, mime = media_file(self.platform, media)
-        answer = self.call_json("POST", f"{self.page_id}/photos", files={"source": (name, data, mime)},
-                                data={"published": "false", **self.token})
+        answer = self.call_json(
+            "POST",
+            f"{self.page_id}/photos",
+            files={"source": (name, data, mime)},
+            data={"published": "false", **self.token},
+        )
         return str(answer["id"])
 
     def _find(self, journal: Journal, index: int, part: Part, root: str | None) -> str | None:

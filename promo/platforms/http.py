@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -38,7 +38,7 @@ _EPOCH_THRESHOLD = 1_000_000_000  # a reset value above this is epoch seconds, b
 class _Redactor(logging.Filter):
     """Masks registered secrets (bot tokens, webhook paths) in log records: httpx logs every URL."""
 
-    secrets: set[str] = set()
+    secrets: ClassVar[set[str]] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -60,8 +60,12 @@ def redact(secret: str) -> None:
         _REDACTOR.secrets.add(secret)
 
 
-def make_client(base_url: str, timeout: float, session: httpx.Client | None = None,
-                headers: Mapping[str, str] | None = None) -> httpx.Client:
+def make_client(
+    base_url: str,
+    timeout: float,
+    session: httpx.Client | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Client:
     """An httpx client for ``base_url`` with every timeout set; an injected ``session`` is re-pointed."""
     client = session if session is not None else httpx.Client()
     client.timeout = httpx.Timeout(timeout)
@@ -70,8 +74,9 @@ def make_client(base_url: str, timeout: float, session: httpx.Client | None = No
     return client
 
 
-def retry_at(headers: Mapping[str, str], retry_after: float | None = None,
-             now: datetime | None = None) -> datetime | None:
+def retry_at(
+    headers: Mapping[str, str], retry_after: float | None = None, now: datetime | None = None
+) -> datetime | None:
     """When the platform says we may try again: a body ``retry_after``, ``Retry-After`` or a reset header."""
     now = now or utcnow()
     if retry_after is not None:
@@ -110,10 +115,12 @@ def transport_error(platform: str, exc: Exception) -> PublishError:
     """A transport failure (httpx or requests) as a promo error: was the request sent or not?"""
     name = type(exc).__name__
     sent = name in ("ReadTimeout", "ReadError", "RemoteProtocolError", "ChunkedEncodingError") or (
-        name == "ConnectionError" and _dropped_after_sending(exc))
+        name == "ConnectionError" and _dropped_after_sending(exc)
+    )
     if sent:
-        return Ambiguous(f"no answer after the request was sent ({name}); the post may exist",
-                         platform=platform)
+        return Ambiguous(
+            f"no answer after the request was sent ({name}); the post may exist", platform=platform
+        )
     return Retryable(f"could not reach the platform ({name}: {_short(exc)})", platform=platform)
 
 
@@ -139,8 +146,9 @@ def boundary(platform: str) -> Iterator[None]:
         raise transport_error(platform, exc) from exc
 
 
-def error_for_status(platform: str, status: int, reason: str, headers: Mapping[str, str],
-                     retry_after: float | None = None) -> PublishError:
+def error_for_status(
+    platform: str, status: int, reason: str, headers: Mapping[str, str], retry_after: float | None = None
+) -> PublishError:
     """The promo error for an HTTP status the platform answered with."""
     if status == 429:
         when = retry_at(headers, retry_after)
@@ -152,8 +160,9 @@ def error_for_status(platform: str, status: int, reason: str, headers: Mapping[s
     return Permanent(f"refused ({status}): {reason}", platform=platform)
 
 
-def raise_for_status(platform: str, response: httpx.Response, reason: str | None = None,
-                     retry_after: float | None = None) -> None:
+def raise_for_status(
+    platform: str, response: httpx.Response, reason: str | None = None, retry_after: float | None = None
+) -> None:
     """Raise the promo error for a non-2xx response; ``reason`` is the platform's own message."""
     if response.is_success:
         return
@@ -180,7 +189,7 @@ def describe(body: Any) -> str:
     if not isinstance(body, dict):
         return ""
     for key in ("message", "error_description", "description", "detail", "error", "errors", "title"):
-        if key in body and body[key]:
+        if body.get(key):
             found = describe(body[key])
             if found:
                 return found
@@ -192,7 +201,9 @@ def json_body(platform: str, response: httpx.Response) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise Ambiguous(f"unreadable answer ({response.status_code}) after sending", platform=platform) from exc
+        raise Ambiguous(
+            f"unreadable answer ({response.status_code}) after sending", platform=platform
+        ) from exc
 
 
 class HttpAdapter(BaseAdapter):
@@ -257,8 +268,9 @@ def graph_error(platform: str, response: httpx.Response) -> PublishError:
     if code in GRAPH_TRANSIENT:
         return Retryable(f"temporary Graph error {code}: {reason}", platform=platform)
     if code in GRAPH_THROTTLED:
-        return RateLimited(f"throttled (code {code}): {reason}", platform=platform,
-                           retry_at=retry_at(response.headers))
+        return RateLimited(
+            f"throttled (code {code}): {reason}", platform=platform, retry_at=retry_at(response.headers)
+        )
     if code in GRAPH_AUTH:
         return AuthError(f"token refused (code {code}): {reason}", platform=platform)
     if code in GRAPH_DUPLICATE:

@@ -29,9 +29,11 @@ class LinkedInAdapter(HttpAdapter):
     platform = "linkedin"
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.account.secret('access_token')}",
-                "LinkedIn-Version": str(self.account.options.get("version", DEFAULT_VERSION)),
-                "X-Restli-Protocol-Version": "2.0.0"}
+        return {
+            "Authorization": f"Bearer {self.account.secret('access_token')}",
+            "LinkedIn-Version": str(self.account.options.get("version", DEFAULT_VERSION)),
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
 
     @property
     def author(self) -> str:
@@ -42,7 +44,9 @@ class LinkedInAdapter(HttpAdapter):
         return self._published(ids)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index, part, previous))
+        ids = settle_parts(
+            post, journal, lambda index, part, previous: self._find(journal, index, part, previous)
+        )
         return self._published(ids) if ids else None
 
     def verify(self) -> str:
@@ -71,10 +75,16 @@ class LinkedInAdapter(HttpAdapter):
 
     def _post_body(self, text: str, media: tuple[Media, ...]) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "author": self.author, "commentary": text, "visibility": "PUBLIC",
-            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
-                             "thirdPartyDistributionChannels": []},
-            "lifecycleState": "PUBLISHED", "isReshareDisabledByAuthor": False,
+            "author": self.author,
+            "commentary": text,
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
         }
         images = [{"id": self._upload(m), "altText": m.alt} for m in media]
         if len(images) == 1:
@@ -85,8 +95,12 @@ class LinkedInAdapter(HttpAdapter):
 
     def _upload(self, media: Media) -> str:
         _, data, mime = media_file(self.platform, media)
-        answer = self.call_json("POST", "rest/images", params={"action": "initializeUpload"},
-                                json={"initializeUploadRequest": {"owner": self.author}})
+        answer = self.call_json(
+            "POST",
+            "rest/images",
+            params={"action": "initializeUpload"},
+            json={"initializeUploadRequest": {"owner": self.author}},
+        )
         value = answer["value"]
         with boundary(self.platform):
             uploaded = self.client.put(value["uploadUrl"], content=data, headers={"Content-Type": mime})

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
 
 from mastodon import Mastodon
 from mastodon.errors import (
@@ -46,9 +45,16 @@ class MastodonAdapter(BaseAdapter):
 
     @cached_property
     def api(self) -> Mastodon:
-        return Mastodon(access_token=self.account.secret("access_token"), api_base_url=self.account.api_base,
-                        ratelimit_method="throw", request_timeout=self.timeout, session=self.session,
-                        mastodon_version="4.2.0", version_check_mode="created", user_agent=USER_AGENT)
+        return Mastodon(
+            access_token=self.account.secret("access_token"),
+            api_base_url=self.account.api_base,
+            ratelimit_method="throw",
+            request_timeout=self.timeout,
+            session=self.session,
+            mastodon_version="4.2.0",
+            version_check_mode="created",
+            user_agent=USER_AGENT,
+        )
 
     @contextmanager
     def boundary(self) -> Iterator[None]:
@@ -77,8 +83,9 @@ class MastodonAdapter(BaseAdapter):
 
     def publish(self, post: Post, journal: Journal) -> Published:
         self._check_limit(post)
-        ids = send_parts(post, journal,
-                         lambda index, part, previous: self._send(post, journal, index, part, previous))
+        ids = send_parts(
+            post, journal, lambda index, part, previous: self._send(post, journal, index, part, previous)
+        )
         return self._published(ids, journal)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
@@ -104,8 +111,10 @@ class MastodonAdapter(BaseAdapter):
         for index, part in enumerate(post.parts):
             length = Mastodon.get_status_length(part.text)
             if length > self.instance_limit:
-                raise Permanent(f"part {index} is {length} characters; this instance allows "
-                                f"{self.instance_limit}", platform=self.platform)
+                raise Permanent(
+                    f"part {index} is {length} characters; this instance allows {self.instance_limit}",
+                    platform=self.platform,
+                )
 
     def _published(self, ids: list[str], journal: Journal) -> Published:
         return Published(ids[0], journal.get("url"), tuple(ids[1:]))
@@ -113,8 +122,12 @@ class MastodonAdapter(BaseAdapter):
     def _send(self, post: Post, journal: Journal, index: int, part: Part, previous: str | None) -> str:
         media_ids = [self._upload(m) for m in part.media] or None
         with self.boundary():
-            status = self.api.status_post(part.text, in_reply_to_id=previous, media_ids=media_ids,
-                                          idempotency_key=idempotency_key(post, index))
+            status = self.api.status_post(
+                part.text,
+                in_reply_to_id=previous,
+                media_ids=media_ids,
+                idempotency_key=idempotency_key(post, index),
+            )
         if index == 0 and status.get("url"):
             journal.record("url", str(status["url"]))
         return str(status["id"])
@@ -158,4 +171,3 @@ def _plain(text: str) -> str:
 def _reason(exc: Exception) -> str:
     args = [a for a in exc.args if isinstance(a, str) and a and a != "Mastodon API returned error"]
     return args[-1] if args else type(exc).__name__
-

@@ -30,8 +30,11 @@ class SlackAdapter(HttpAdapter):
     def base_url(self) -> str:
         webhook = urlsplit(self.account.secret("webhook_url"))
         redact(webhook.path.rsplit("/", 1)[-1])
-        host = self.account.base_url.rstrip("/") if self.account.base_url else \
-            f"{webhook.scheme}://{webhook.netloc}"
+        host = (
+            self.account.base_url.rstrip("/")
+            if self.account.base_url
+            else f"{webhook.scheme}://{webhook.netloc}"
+        )
         return host + webhook.path
 
     def publish(self, post: Post, journal: Journal) -> Published:
@@ -52,7 +55,9 @@ class SlackAdapter(HttpAdapter):
 
     def _unknowable(self, journal: Journal, index: int) -> str | None:
         if was_attempted(journal, index):
-            raise Ambiguous("a Slack webhook cannot read the channel: check it by hand", platform=self.platform)
+            raise Ambiguous(
+                "a Slack webhook cannot read the channel: check it by hand", platform=self.platform
+            )
         return None
 
     def _send(self, post: Post, index: int, part: Part) -> str:

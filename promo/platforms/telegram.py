@@ -18,8 +18,12 @@ from promo.platforms.http import HttpAdapter, error_for_status, media_file, reda
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Media, Part, Post, Published
 
-_SINGLE = {"image": ("sendPhoto", "photo"), "gif": ("sendAnimation", "animation"),
-           "video": ("sendVideo", "video"), "other": ("sendDocument", "document")}
+_SINGLE = {
+    "image": ("sendPhoto", "photo"),
+    "gif": ("sendAnimation", "animation"),
+    "video": ("sendVideo", "video"),
+    "other": ("sendDocument", "document"),
+}
 
 
 class TelegramAdapter(HttpAdapter):
@@ -50,8 +54,9 @@ class TelegramAdapter(HttpAdapter):
 
     def _unknowable(self, journal: Journal, index: int) -> str | None:
         if was_attempted(journal, index):
-            raise Ambiguous("the Bot API cannot read channel history: check the channel by hand",
-                            platform=self.platform)
+            raise Ambiguous(
+                "the Bot API cannot read channel history: check the channel by hand", platform=self.platform
+            )
         return None
 
     def _published(self, ids: list[str]) -> Published:
@@ -79,8 +84,9 @@ class TelegramAdapter(HttpAdapter):
     def _send_one(self, common: dict[str, Any], caption: str, media: Media) -> str:
         method, field = _SINGLE[media.kind]
         name, data, mime = media_file(self.platform, media)
-        answer = self.call_json("POST", method, data={**common, "caption": caption},
-                                files={field: (name, data, mime)})
+        answer = self.call_json(
+            "POST", method, data={**common, "caption": caption}, files={field: (name, data, mime)}
+        )
         return self._message_id(answer)
 
     def _send_album(self, common: dict[str, Any], part: Part) -> str:
@@ -92,8 +98,9 @@ class TelegramAdapter(HttpAdapter):
             if number == 0:
                 item["caption"] = part.text
             items.append(item)
-        answer = self.call_json("POST", "sendMediaGroup", files=files,
-                                data={**common, "media": json.dumps(items)})
+        answer = self.call_json(
+            "POST", "sendMediaGroup", files=files, data={**common, "media": json.dumps(items)}
+        )
         return self._message_id(answer)
 
     def _message_id(self, answer: Any) -> str:

@@ -38,7 +38,9 @@ class ThreadsAdapter(HttpAdapter):
         return {"access_token": token}
 
     def publish(self, post: Post, journal: Journal) -> Published:
-        ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part, previous))
+        ids = send_parts(
+            post, journal, lambda index, part, previous: self._send(journal, index, part, previous)
+        )
         return self._published(ids)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
@@ -65,8 +67,9 @@ class ThreadsAdapter(HttpAdapter):
         if not container:
             container = self._create_container(part, previous)
             journal.record(f"container:{index}", container)
-        answer = self.call_json("POST", f"{self.user_id}/threads_publish",
-                                data={"creation_id": container, **self.token})
+        answer = self.call_json(
+            "POST", f"{self.user_id}/threads_publish", data={"creation_id": container, **self.token}
+        )
         return str(answer["id"])
 
     def _create_container(self, part: Part, previous: str | None) -> str:
@@ -86,8 +89,10 @@ class ThreadsAdapter(HttpAdapter):
     def _public_url(self, media: Media) -> str:
         base = self.account.options.get("media_base_url")
         if not base:
-            raise Permanent("Threads needs media at a public URL: set media_base_url for this account",
-                            platform=self.platform)
+            raise Permanent(
+                "Threads needs media at a public URL: set media_base_url for this account",
+                platform=self.platform,
+            )
         return f"{str(base).rstrip('/')}/{Path(media.path).name}"
 
     def _find(self, journal: Journal, index: int) -> str | None:

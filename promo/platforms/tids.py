@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-_BASE_MICROS = 1_672_531_200_000_000          # 2023-01-01T00:00:00Z
+_BASE_MICROS = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
 _SPAN_MICROS = 365 * 24 * 3600 * 1_000_000
 
 

@@ -44,7 +44,7 @@ class RoutedSession(requests.Session):
         text = url.decode() if isinstance(url, bytes) else url
         for prefix, target in self.routes.items():
             if text.startswith(prefix):
-                text = target + text[len(prefix):]
+                text = target + text[len(prefix) :]
                 break
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
@@ -106,11 +106,14 @@ class XAdapter(BaseAdapter):
 
     @cached_property
     def client(self) -> tweepy.Client:
-        client = tweepy.Client(consumer_key=self.account.secret("api_key"),
-                               consumer_secret=self.account.secret("api_secret"),
-                               access_token=self.account.secret("access_token"),
-                               access_token_secret=self.account.secret("access_token_secret"),
-                               return_type=dict, wait_on_rate_limit=False)
+        client = tweepy.Client(
+            consumer_key=self.account.secret("api_key"),
+            consumer_secret=self.account.secret("api_secret"),
+            access_token=self.account.secret("access_token"),
+            access_token_secret=self.account.secret("access_token_secret"),
+            return_type=dict,
+            wait_on_rate_limit=False,
+        )
         client.session = self.http
         return client
 
@@ -119,7 +122,9 @@ class XAdapter(BaseAdapter):
         return str(self.account.options["handle"]).lstrip("@")
 
     def publish(self, post: Post, journal: Journal) -> Published:
-        ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part, previous))
+        ids = send_parts(
+            post, journal, lambda index, part, previous: self._send(journal, index, part, previous)
+        )
         return self._published(ids)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
@@ -138,8 +143,9 @@ class XAdapter(BaseAdapter):
         media_ids = [self._upload(m) for m in part.media] or None
         try:
             with boundary():
-                answer = self.client.create_tweet(text=part.text, in_reply_to_tweet_id=previous,
-                                                  media_ids=media_ids, user_auth=True)
+                answer = self.client.create_tweet(
+                    text=part.text, in_reply_to_tweet_id=previous, media_ids=media_ids, user_auth=True
+                )
         except Duplicate:
             found = self._find(journal, index, part)  # X gives no id: find our earlier post
             if found is None:
@@ -151,8 +157,12 @@ class XAdapter(BaseAdapter):
         name, data, mime = media_file(self.platform, media)
         auth = self._oauth()
         with boundary():
-            response = self.http.post("https://api.x.com/2/media/upload", files={"media": (name, data, mime)},
-                                      data={"media_category": _category(media)}, auth=auth)
+            response = self.http.post(
+                "https://api.x.com/2/media/upload",
+                files={"media": (name, data, mime)},
+                data={"media_category": _category(media)},
+                auth=auth,
+            )
             if response.status_code == 404:
                 return self._upload_v1(name, data)
             self.client_error(response)
@@ -174,8 +184,12 @@ class XAdapter(BaseAdapter):
         """Raise tweepy's exception for an error response, so ``boundary`` classifies it."""
         if response.status_code < 400:
             return
-        errors = {400: tweepy.BadRequest, 401: tweepy.Unauthorized, 403: tweepy.Forbidden,
-                  404: tweepy.NotFound}
+        errors = {
+            400: tweepy.BadRequest,
+            401: tweepy.Unauthorized,
+            403: tweepy.Forbidden,
+            404: tweepy.NotFound,
+        }
         if response.status_code == 429:
             reset = response.headers.get("x-rate-limit-reset")
             raise tweepy.TooManyRequests(response, reset_time=int(reset) if reset else None)
@@ -184,9 +198,12 @@ class XAdapter(BaseAdapter):
         raise errors.get(response.status_code, tweepy.HTTPException)(response)
 
     def _oauth_handler(self) -> tweepy.OAuth1UserHandler:
-        return tweepy.OAuth1UserHandler(self.account.secret("api_key"), self.account.secret("api_secret"),
-                                        self.account.secret("access_token"),
-                                        self.account.secret("access_token_secret"))
+        return tweepy.OAuth1UserHandler(
+            self.account.secret("api_key"),
+            self.account.secret("api_secret"),
+            self.account.secret("access_token"),
+            self.account.secret("access_token_secret"),
+        )
 
     def _oauth(self) -> Any:
         return self._oauth_handler().apply_auth()
@@ -195,8 +212,9 @@ class XAdapter(BaseAdapter):
         if not was_attempted(journal, index):
             return None
         with boundary():
-            recent = self.client.get_users_tweets(self._user_id(), max_results=20, user_auth=True,
-                                                  start_time=None)
+            recent = self.client.get_users_tweets(
+                self._user_id(), max_results=20, user_auth=True, start_time=None
+            )
         wanted = _normalized(part.text)
         for tweet in recent.get("data") or []:
             if _normalized(tweet.get("text", "")) == wanted:
@@ -212,4 +230,3 @@ class XAdapter(BaseAdapter):
 
 def _category(media: Media) -> str:
     return {"gif": "tweet_gif", "video": "tweet_video"}.get(media.kind, "tweet_image")
-

@@ -42,6 +42,7 @@ _BARE = rf"(?<![A-Za-z0-9@＠$#＃\-_./])(?P<bare>(?:{_ASCII_LABEL}\.)+{_TLD})"
 
 _LINK = regex.compile(rf"(?:{_WITH_SCHEME}|{_BARE}){_TAIL}", regex.IGNORECASE | regex.VERSION0)
 _SCHEME_LINK = regex.compile(rf"{_WITH_SCHEME}{_TAIL}", regex.IGNORECASE | regex.VERSION0)
+_DOTTED_RUN = regex.compile(r"(?<!\S)[^\s.]*\.\S*")
 _AFTER_TLD = regex.compile(r"[0-9a-zA-Z@+\-]")
 _TCO = regex.compile(rf"https?://t\.co/[a-z0-9]+(?:{_QUERY})?", regex.IGNORECASE)
 
@@ -73,13 +74,14 @@ def find_links(text: str, *, bare: bool = True) -> list[Link]:
         return []
     pattern = _LINK if bare else _SCHEME_LINK
     links: list[Link] = []
-    for match in pattern.finditer(text):
-        if match.start() == 0 and bare and not text[0].isascii():
-            # twitter-text takes a leading non-ASCII letter for the character before the link
-            match = pattern.match(text, 1) or match
-        link = _accept(text, match)
-        if link is not None:
-            links.append(link)
+    for run in _DOTTED_RUN.finditer(text):    # links hold no whitespace: search only words with a dot
+        for match in pattern.finditer(text, run.start(), run.end()):
+            if match.start() == 0 and bare and not text[0].isascii():
+                # twitter-text takes a leading non-ASCII letter for the character before the link
+                match = pattern.match(text, 1, run.end()) or match
+            link = _accept(text, match)
+            if link is not None:
+                links.append(link)
     return links
 
 

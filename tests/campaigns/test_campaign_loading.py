@@ -6,9 +6,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from promo.accounts import Account
 from promo.campaigns import load_campaign
+from promo.campaigns.timing import shift, split_offset
 from promo.errors import CampaignError
 from promo.times import zone
 
@@ -209,3 +212,21 @@ announcements:""") + PREMIERE + """\
     assert premiere.override_for("bluesky", "sky").skip
     assert premiere.override_for("linkedin", "linked").thread == ()
     assert premiere.override_for("mastodon", "masto").thread is None
+
+
+@given(start=st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2020, 12, 31)),
+       days=st.integers(min_value=-60, max_value=60), hours=st.integers(min_value=-48, max_value=48))
+def test_days_keep_wall_time_and_hours_are_exact(start: datetime, days: int, hours: int) -> None:
+    anchor = start.replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=LA)
+    by_days = shift(anchor, days, 0, LA)
+    assert (by_days.hour, by_days.minute) == (9, 0)
+    assert by_days.date() == (anchor.replace(tzinfo=None) + timedelta(days=days)).date()
+    by_hours = shift(anchor, 0, hours * 3600, LA)
+    assert by_hours - anchor == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("-3d", (-3.0, 0.0)), ("1w", (7.0, 0.0)), ("-1d2h", (-1.0, -7200.0)), ("+90m", (0.0, 5400.0)),
+])
+def test_offsets_split_into_calendar_days_and_clock_seconds(text: str, expected: tuple[float, float]) -> None:
+    assert split_offset(text) == expected

@@ -20,7 +20,7 @@ from promo.posts import Post
 from promo.runtime import Runtime
 from promo.settings import Settings, load_settings
 from promo.store.db import make_engine, transaction
-from promo.store.tables import Base, Event, PostRow
+from promo.store.tables import Event, PostRow
 from promo.times import utcnow
 
 SECRET_ENV = "PROMO_ACCOUNT_HOOK_SIGNING_SECRET"
@@ -31,8 +31,10 @@ FAST = {
 
 
 def make_store(url: str) -> Engine:
+    from promo.store.migrate import upgrade
+
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
+    upgrade(engine)
     return engine
 
 

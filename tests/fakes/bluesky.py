@@ -25,8 +25,13 @@ def jwt(subject: str, kind: str) -> str:
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
-    claims = {"scope": kind, "sub": subject, "iat": int(time.time()), "exp": int(time.time()) + 7200,
-              "jti": hashlib.sha1(str(time.time_ns()).encode()).hexdigest()}
+    claims = {
+        "scope": kind,
+        "sub": subject,
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 7200,
+        "jti": hashlib.sha1(str(time.time_ns()).encode()).hexdigest(),
+    }
     return f"{part({'alg': 'ES256K', 'typ': 'JWT'})}.{part(claims)}.c2ln"
 
 
@@ -49,8 +54,11 @@ class FakeBluesky(FakeServer):
             return self.json({"handle": HANDLE, "did": DID, "active": True})
         if method == "com.atproto.identity.resolveHandle":
             did = KNOWN_HANDLES.get(request.args.get("handle", ""))
-            return self.json({"did": did}) if did else self.xrpc_error(400, "InvalidRequest",
-                                                                        "Unable to resolve handle")
+            return (
+                self.json({"did": did})
+                if did
+                else self.xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
+            )
         if method == "com.atproto.repo.uploadBlob":
             return self._blob(request)
         if method == "com.atproto.repo.createRecord":
@@ -65,8 +73,15 @@ class FakeBluesky(FakeServer):
             return self.xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
         access = jwt(DID, "com.atproto.appPass")
         self.tokens.add(access)
-        return self.json({"accessJwt": access, "refreshJwt": jwt(DID, "com.atproto.refresh"),
-                          "handle": HANDLE, "did": DID, "active": True})
+        return self.json(
+            {
+                "accessJwt": access,
+                "refreshJwt": jwt(DID, "com.atproto.refresh"),
+                "handle": HANDLE,
+                "did": DID,
+                "active": True,
+            }
+        )
 
     def _blob(self, request: Request) -> Response:
         data = request.get_data()
@@ -74,9 +89,16 @@ class FakeBluesky(FakeServer):
             return self.xrpc_error(400, "BlobTooLarge", "This file is too large")
         link = "bafkrei" + hashlib.sha256(data).hexdigest()[:40]
         self.blobs[link] = data
-        return self.json({"blob": {"$type": "blob", "ref": {"$link": link},
-                                   "mimeType": request.headers.get("Content-Type", "image/png"),
-                                   "size": len(data)}})
+        return self.json(
+            {
+                "blob": {
+                    "$type": "blob",
+                    "ref": {"$link": link},
+                    "mimeType": request.headers.get("Content-Type", "image/png"),
+                    "size": len(data),
+                }
+            }
+        )
 
     def _create(self, body: dict[str, Any]) -> Response:
         record, rkey = body.get("record") or {}, str(body.get("rkey", ""))
@@ -86,8 +108,11 @@ class FakeBluesky(FakeServer):
             return self.xrpc_error(400, "InvalidRequest", "Invalid record key: must be a TID")
         text = str(record.get("text", ""))
         if len(regex.findall(r"\X", text)) > 300 or len(text.encode()) > 3000:
-            return self.xrpc_error(400, "InvalidRecord", "Invalid app.bsky.feed.post record: Record/text "
-                                   "must not be longer than 300 graphemes")
+            return self.xrpc_error(
+                400,
+                "InvalidRecord",
+                "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
+            )
         for image in (record.get("embed") or {}).get("images", []):
             if "alt" not in image or image["image"]["ref"]["$link"] not in self.blobs:
                 return self.xrpc_error(400, "InvalidRecord", "Invalid app.bsky.embed.images: alt is required")
@@ -95,14 +120,17 @@ class FakeBluesky(FakeServer):
         if reply and (reply["parent"]["uri"].rsplit("/", 1)[-1] not in self.records):
             return self.xrpc_error(400, "InvalidRecord", "reply parent not found")
         if rkey in self.records:
-            return self.xrpc_error(500, "InternalServerError", "Internal Server Error")  # as the real PDS does
+            return self.xrpc_error(
+                500, "InternalServerError", "Internal Server Error"
+            )  # as the real PDS does
         self.records[rkey] = record
         return self.json(self._ref(rkey))
 
     def _get(self, rkey: str) -> Response:
         if rkey not in self.records:
-            return self.xrpc_error(400, "RecordNotFound", f"Could not locate record: at://{DID}/"
-                                   f"app.bsky.feed.post/{rkey}")
+            return self.xrpc_error(
+                400, "RecordNotFound", f"Could not locate record: at://{DID}/app.bsky.feed.post/{rkey}"
+            )
         return self.json({**self._ref(rkey), "value": self.records[rkey]})
 
     def _ref(self, rkey: str) -> dict[str, str]:

@@ -30,11 +30,18 @@ class FakeDiscord(FakeServer):
         if not isinstance(payload, dict) or not (payload.get("content") or request.files):
             return self.json({"message": "Cannot send an empty message", "code": 50006}, 400)
         if len(payload.get("content", "")) > 2000:
-            return self.json({"message": "Invalid Form Body",
-                              "errors": {"content": {"_errors": [{"message": "Must be 2000 or fewer in length."}]}},
-                              "code": 50035}, 400)
+            return self.json(
+                {
+                    "message": "Invalid Form Body",
+                    "errors": {"content": {"_errors": [{"message": "Must be 2000 or fewer in length."}]}},
+                    "code": 50035,
+                },
+                400,
+            )
         message_id = self.new_id()
         self.messages[message_id] = payload
         if request.args.get("wait") != "true":
             return Response(status=204)
-        return self.json({"id": message_id, "channel_id": "7", "guild_id": "9", "content": payload["content"]})
+        return self.json(
+            {"id": message_id, "channel_id": "7", "guild_id": "9", "content": payload["content"]}
+        )

@@ -28,8 +28,11 @@ class FakeFacebook(GraphFake):
         if request.method == "GET" and parts == [PAGE_ID]:
             return self.json({"id": PAGE_ID, "name": "Jessica Jones"})
         if request.method == "GET" and parts[-1] in ("feed", "comments"):
-            items = [{"id": k, "message": v.get("message", "")} for k, v in self.posts.items()
-                     if v.get("parent") == (None if parts[-1] == "feed" else parts[0])]
+            items = [
+                {"id": k, "message": v.get("message", "")}
+                for k, v in self.posts.items()
+                if v.get("parent") == (None if parts[-1] == "feed" else parts[0])
+            ]
             return self.json({"data": list(reversed(items))})
         if parts == [PAGE_ID, "feed"]:
             return self._create(fields, None)
@@ -42,8 +45,9 @@ class FakeFacebook(GraphFake):
     def _create(self, fields: dict[str, str], parent: str | None) -> Response:
         if not fields.get("message") and not fields.get("attached_media[0]"):
             return self.graph_error(400, 100, "(#100) The parameter message is required")
-        if parent is None and any(p.get("message") == fields.get("message") and p.get("parent") is None
-                                  for p in self.posts.values()):
+        if parent is None and any(
+            p.get("message") == fields.get("message") and p.get("parent") is None for p in self.posts.values()
+        ):
             return self.graph_error(400, 506, "Duplicate status message")
         post_id = f"{PAGE_ID}_{self.new_id()}" if parent is None else f"{parent}_{self.new_id()}"
         self.posts[post_id] = {**fields, "parent": parent}

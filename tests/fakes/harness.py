@@ -22,7 +22,6 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # its access log would show tokens in paths
 
 
@@ -53,8 +52,8 @@ class Fault:
     status: int | None = None
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0          # with status None: handle normally, then answer after ``delay``
-    skip: int = 0               # let this many matching requests through first
+    delay: float = 0.0  # with status None: handle normally, then answer after ``delay``
+    skip: int = 0  # let this many matching requests through first
 
 
 class FakeServer:
@@ -92,8 +91,15 @@ class FakeServer:
         return f"http://127.0.0.1:{self._server.server_port}"
 
     # -- test controls -----------------------------------------------------------------------
-    def fail_next(self, path: str, status: int | None = None, body: Any = None,
-                  headers: dict[str, str] | None = None, delay: float = 0.0, skip: int = 0) -> None:
+    def fail_next(
+        self,
+        path: str,
+        status: int | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        skip: int = 0,
+    ) -> None:
         self.faults.append(Fault(path, status, body, headers or {}, delay, skip))
 
     def requests_to(self, fragment: str) -> list[Received]:
@@ -111,8 +117,9 @@ class FakeServer:
         fault = self._take_fault(request.path)
         if fault is not None and fault.status is not None:
             time.sleep(fault.delay)
-            return self.json(fault.body if fault.body is not None else {"error": "injected"},
-                             fault.status, fault.headers)(environ, start_response)
+            return self.json(
+                fault.body if fault.body is not None else {"error": "injected"}, fault.status, fault.headers
+            )(environ, start_response)
         response = self.handle(request)
         if fault is not None:
             time.sleep(fault.delay)
@@ -130,9 +137,17 @@ class FakeServer:
         else:
             body = request.get_data(cache=True)
         with self._lock:
-            self.received.append(Received(request.method, request.path, _flat(request.args),
-                                          {k.lower(): v for k, v in request.headers.items()},
-                                          body, form, files))
+            self.received.append(
+                Received(
+                    request.method,
+                    request.path,
+                    _flat(request.args),
+                    {k.lower(): v for k, v in request.headers.items()},
+                    body,
+                    form,
+                    files,
+                )
+            )
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -150,8 +165,9 @@ class FakeServer:
 
     @staticmethod
     def json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        return Response(json.dumps(body), status=status, headers=headers or {},
-                        content_type="application/json")
+        return Response(
+            json.dumps(body), status=status, headers=headers or {}, content_type="application/json"
+        )
 
 
 def _flat(values: MultiDict[str, str]) -> dict[str, str]:

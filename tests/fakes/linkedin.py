@@ -22,15 +22,24 @@ class FakeLinkedIn(FakeServer):
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {LINKEDIN_TOKEN}":
-            return self.json({"status": 401, "serviceErrorCode": 65600, "code": "INVALID_ACCESS_TOKEN",
-                              "message": "Invalid access token"}, 401)
+            return self.json(
+                {
+                    "status": 401,
+                    "serviceErrorCode": 65600,
+                    "code": "INVALID_ACCESS_TOKEN",
+                    "message": "Invalid access token",
+                },
+                401,
+            )
         if request.path == "/v2/userinfo":
             return self.json({"sub": "abc", "name": "Jessica Jones"})
         if request.path.startswith("/upload/"):
             self.images[request.path.rsplit("/", 1)[-1]] = request.get_data()
             return Response(status=201)
-        if not request.headers.get("LinkedIn-Version") or request.headers.get(
-                "X-Restli-Protocol-Version") != "2.0.0":
+        if (
+            not request.headers.get("LinkedIn-Version")
+            or request.headers.get("X-Restli-Protocol-Version") != "2.0.0"
+        ):
             return self.json({"status": 426, "message": "LinkedIn-Version header is required"}, 426)
         if request.path == "/rest/images" and request.args.get("action") == "initializeUpload":
             image = f"urn:li:image:{self.new_id()}"
@@ -53,8 +62,10 @@ class FakeLinkedIn(FakeServer):
             return self.json({"status": 422, "message": "/commentary :: length exceeds 3000"}, 422)
         for urn, post in self.posts.items():
             if post["commentary"] == body["commentary"]:
-                return self.json({"status": 422, "code": "DUPLICATE_POST",
-                                  "message": f"Content is a duplicate of {urn}"}, 422)
+                return self.json(
+                    {"status": 422, "code": "DUPLICATE_POST", "message": f"Content is a duplicate of {urn}"},
+                    422,
+                )
         urn = f"urn:li:share:{self.new_id()}"
         self.posts[urn] = body
         return Response(status=201, headers={"x-restli-id": urn})

@@ -23,9 +23,19 @@ class FakeMastodon(FakeServer):
 
     def handle(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/api/v2/instance":
-            return self.json({"domain": "fake.social", "version": "4.2.0", "configuration": {
-                "statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
-                             "characters_reserved_per_url": 23}}})
+            return self.json(
+                {
+                    "domain": "fake.social",
+                    "version": "4.2.0",
+                    "configuration": {
+                        "statuses": {
+                            "max_characters": self.max_characters,
+                            "max_media_attachments": 4,
+                            "characters_reserved_per_url": 23,
+                        }
+                    },
+                }
+            )
         if request.headers.get("Authorization") != f"Bearer {MASTODON_TOKEN}":
             return self.json({"error": "The access token is invalid"}, 401)
         path = request.path
@@ -53,20 +63,32 @@ class FakeMastodon(FakeServer):
         if not text and not fields.get("media_ids"):
             return self.json({"error": "Validation failed: Text can't be blank"}, 422)
         if len(text) > self.max_characters:
-            return self.json({"error": f"Validation failed: Text character limit of {self.max_characters} "
-                                       "exceeded"}, 422)
+            return self.json(
+                {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"}, 422
+            )
         reply = fields.get("in_reply_to_id")
         if reply and reply not in self.statuses:
             return self.json({"error": "Record not found"}, 404)
         status_id = self.new_id()
         self.statuses[status_id] = {
-            "id": status_id, "url": f"https://fake.social/@jessicajones/{status_id}",
+            "id": status_id,
+            "url": f"https://fake.social/@jessicajones/{status_id}",
             "uri": f"https://fake.social/users/jessicajones/statuses/{status_id}",
             "content": "<p>" + html.escape(text).replace("\n", "<br />") + "</p>",
-            "in_reply_to_id": reply, "account": ACCOUNT, "created_at": "2019-06-14T07:01:00.000Z",
+            "in_reply_to_id": reply,
+            "account": ACCOUNT,
+            "created_at": "2019-06-14T07:01:00.000Z",
             "media_attachments": [self.media[m] for m in fields.get("media_ids") or []],
-            "visibility": "public", "sensitive": False, "spoiler_text": "", "mentions": [], "tags": [],
-            "emojis": [], "reblogs_count": 0, "favourites_count": 0, "replies_count": 0}
+            "visibility": "public",
+            "sensitive": False,
+            "spoiler_text": "",
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "replies_count": 0,
+        }
         if key:
             self.keys[key] = status_id
         return self.json(self.statuses[status_id])
@@ -76,7 +98,12 @@ class FakeMastodon(FakeServer):
         if upload is None:
             return self.json({"error": "Validation failed: File can't be blank"}, 422)
         media_id = self.new_id()
-        self.media[media_id] = {"id": media_id, "type": "image", "url": f"https://fake.social/m/{media_id}.png",
-                                "preview_url": None, "description": request.form.get("description"),
-                                "bytes": len(upload.read())}
+        self.media[media_id] = {
+            "id": media_id,
+            "type": "image",
+            "url": f"https://fake.social/m/{media_id}.png",
+            "preview_url": None,
+            "description": request.form.get("description"),
+            "bytes": len(upload.read()),
+        }
         return self.json({k: v for k, v in self.media[media_id].items() if k != "bytes"})

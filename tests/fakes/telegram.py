@@ -47,8 +47,12 @@ class FakeTelegram(FakeServer):
         if not text and not allow_empty:
             return self.error(400, "Bad Request: message text is empty")
         if len(text) > limit:
-            return self.error(400, "Bad Request: message is too long" if limit == 4096
-                              else "Bad Request: message caption is too long")
+            return self.error(
+                400,
+                "Bad Request: message is too long"
+                if limit == 4096
+                else "Bad Request: message caption is too long",
+            )
         message_id = self.new_id()
         self.messages[message_id] = {"text": text, **fields}
         return self.json({"ok": True, "result": {"message_id": int(message_id), "text": text}})

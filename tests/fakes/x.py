@@ -10,8 +10,12 @@ from werkzeug.wrappers import Request, Response
 
 from fakes.harness import FakeServer
 
-CREDENTIALS = {"api_key": "x-consumer-key", "api_secret": "x-consumer-secret",
-               "access_token": "x-access-token", "access_token_secret": "x-access-secret"}
+CREDENTIALS = {
+    "api_key": "x-consumer-key",
+    "api_secret": "x-consumer-secret",
+    "access_token": "x-access-token",
+    "access_token_secret": "x-access-secret",
+}
 USER = {"id": "2244994945", "name": "Jessica Jones", "username": "JessicaJones"}
 _URL = re.compile(r"https?://\S+")
 
@@ -24,8 +28,11 @@ class FakeX(FakeServer):
 
     def handle(self, request: Request) -> Response:
         auth = request.headers.get("Authorization", "")
-        if not (auth.startswith("OAuth ") and f'oauth_consumer_key="{CREDENTIALS["api_key"]}"' in auth
-                and f'oauth_token="{CREDENTIALS["access_token"]}"' in auth):
+        if not (
+            auth.startswith("OAuth ")
+            and f'oauth_consumer_key="{CREDENTIALS["api_key"]}"' in auth
+            and f'oauth_token="{CREDENTIALS["access_token"]}"' in auth
+        ):
             return self.problem(401, "Unauthorized", "Unauthorized")
         path = request.path
         if path == "/2/tweets" and request.method == "POST":
@@ -37,8 +44,10 @@ class FakeX(FakeServer):
         if path == "/2/users/me":
             return self.json({"data": USER})
         if path == f"/2/users/{USER['id']}/tweets":
-            recent = [{"id": k, "text": _URL.sub("https://t.co/abc123", v["text"]).replace("&", "&amp;")}
-                      for k, v in self.tweets.items()]
+            recent = [
+                {"id": k, "text": _URL.sub("https://t.co/abc123", v["text"]).replace("&", "&amp;")}
+                for k, v in self.tweets.items()
+            ]
             return self.json({"data": list(reversed(recent))[:20], "meta": {"result_count": len(recent)}})
         return self.problem(404, "Not Found Error", "Not found")
 
@@ -49,7 +58,9 @@ class FakeX(FakeServer):
         if text and not twitter_text.parse_tweet(text).valid:
             return self.problem(403, "Forbidden", "Your Tweet text is too long.")
         if any(t["text"] == text for t in self.tweets.values()):
-            return self.problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+            return self.problem(
+                403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
+            )
         reply = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply is not None and reply not in self.tweets:
             return self.problem(400, "Invalid Request", "The `in_reply_to_tweet_id` does not exist.")

@@ -65,18 +65,29 @@ def test_sessions_are_reused_across_adapters(fake: FakeBluesky) -> None:
 
 def test_rate_limit(fake: FakeBluesky) -> None:
     reset = int(time.time()) + 600
-    fake.fail_next("createRecord", 429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
-                   {"ratelimit-reset": str(reset), "ratelimit-remaining": "0", "ratelimit-limit": "5000"})
+    fake.fail_next(
+        "createRecord",
+        429,
+        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+        {"ratelimit-reset": str(reset), "ratelimit-remaining": "0", "ratelimit-limit": "5000"},
+    )
     with pytest.raises(RateLimited, match="Rate Limit Exceeded") as caught:
         adapter(account(fake.url)).publish(single("bluesky"), MemoryJournal())
     assert caught.value.retry_at == datetime.fromtimestamp(reset, UTC)
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (502, {"error": "BadGateway", "message": "upstream"}, Retryable),
-    (503, {"error": "Unavailable", "message": "down"}, Retryable),
-    (400, {"error": "InvalidRecord", "message": "Record/text must not be longer than 300 graphemes"}, Permanent),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (502, {"error": "BadGateway", "message": "upstream"}, Retryable),
+        (503, {"error": "Unavailable", "message": "down"}, Retryable),
+        (
+            400,
+            {"error": "InvalidRecord", "message": "Record/text must not be longer than 300 graphemes"},
+            Permanent,
+        ),
+    ],
+)
 def test_errors(fake: FakeBluesky, status: int, body: dict, error: type) -> None:
     fake.fail_next("createRecord", status, body)
     fake.fail_next("getRecord", 400, {"error": "RecordNotFound", "message": "Could not locate record"})
@@ -96,7 +107,10 @@ def test_bad_password_and_timeouts(fake: FakeBluesky) -> None:
         adapter(account(fake.url), cache=cache).publish(single("bluesky"), journal)
     found = adapter(account(fake.url), cache=cache).lookup(single("bluesky"), MemoryJournal())
     assert found is not None and found.platform_id.endswith(tid_for("k-1", 0))
-    assert adapter(account(fake.url), cache=cache).lookup(single("bluesky", "no", "never"), MemoryJournal()) is None
+    assert (
+        adapter(account(fake.url), cache=cache).lookup(single("bluesky", "no", "never"), MemoryJournal())
+        is None
+    )
 
 
 def test_thread_root_parent_and_resume(fake: FakeBluesky) -> None:

@@ -41,13 +41,25 @@ def test_duplicate_is_already_published(fake: FakeLinkedIn) -> None:
     assert again.platform_id == first.platform_id and len(fake.posts) == 1
 
 
-@pytest.mark.parametrize(("status", "body", "headers", "error"), [
-    (429, {"status": 429, "message": "Resource level throttle limit"}, {"Retry-After": "120"}, RateLimited),
-    (500, {"status": 500, "message": "Internal Server Error"}, {}, Retryable),
-    (403, {"status": 403, "message": "Not enough permissions to access: partnerApiPostsExternal.CREATE"}, {},
-     Permanent),
-    (422, {"status": 422, "message": "/commentary :: length exceeds 3000"}, {}, Permanent),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error"),
+    [
+        (
+            429,
+            {"status": 429, "message": "Resource level throttle limit"},
+            {"Retry-After": "120"},
+            RateLimited,
+        ),
+        (500, {"status": 500, "message": "Internal Server Error"}, {}, Retryable),
+        (
+            403,
+            {"status": 403, "message": "Not enough permissions to access: partnerApiPostsExternal.CREATE"},
+            {},
+            Permanent,
+        ),
+        (422, {"status": 422, "message": "/commentary :: length exceeds 3000"}, {}, Permanent),
+    ],
+)
 def test_errors(fake: FakeLinkedIn, status: int, body: dict, headers: dict, error: type) -> None:
     fake.fail_next("/rest/posts", status, body, headers)
     with pytest.raises(error, match=body["message"].split(":")[0]) as caught:

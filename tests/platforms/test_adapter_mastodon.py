@@ -46,20 +46,30 @@ def test_limit_comes_from_the_instance() -> None:
 
 def test_rate_limit_reset(fake: FakeMastodon) -> None:
     reset = int(time.time()) + 300
-    fake.fail_next("/api/v1/statuses", 429, {"error": "Too many requests"},
-                   {"X-RateLimit-Reset": datetime.fromtimestamp(reset, UTC).isoformat(),
-                    "X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "300"})
+    fake.fail_next(
+        "/api/v1/statuses",
+        429,
+        {"error": "Too many requests"},
+        {
+            "X-RateLimit-Reset": datetime.fromtimestamp(reset, UTC).isoformat(),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Limit": "300",
+        },
+    )
     with pytest.raises(RateLimited) as caught:
         adapter(account(fake.url)).publish(single("mastodon"), MemoryJournal())
     assert caught.value.retry_at is not None
     assert abs((caught.value.retry_at - datetime.fromtimestamp(reset, UTC)).total_seconds()) < 3
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (503, {"error": "Service Unavailable"}, Retryable),
-    (422, {"error": "Validation failed: Text character limit of 500 exceeded"}, Permanent),
-    (403, {"error": "This action is not allowed"}, Permanent),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (503, {"error": "Service Unavailable"}, Retryable),
+        (422, {"error": "Validation failed: Text character limit of 500 exceeded"}, Permanent),
+        (403, {"error": "This action is not allowed"}, Permanent),
+    ],
+)
 def test_errors(fake: FakeMastodon, status: int, body: dict, error: type) -> None:
     fake.fail_next("/api/v1/statuses", status, body)
     with pytest.raises(error, match=body["error"].split(":")[0]):
@@ -119,11 +129,15 @@ def test_cross_check_against_mastodon_mock(tmp_path: Any) -> None:
         assert adapter(mock, timeout=5).publish(with_image, MemoryJournal()).platform_id
         assert adapter(mock, timeout=5).verify().startswith("@alice")
         # MockServer.fault() imports a missing "httpx2" in 0.6.1: post the rule to its API directly
-        rule = {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "count": 1,
-                "effect": {"type": "status", "status": 429, "body": {"error": "Too many requests"}}}
+        rule = {
+            "match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+            "count": 1,
+            "effect": {"type": "status", "status": 429, "body": {"error": "Too many requests"}},
+        }
         httpx.post(f"{server.base_url}/api/v1/_mock/faults", json=rule).raise_for_status()
         with pytest.raises(RateLimited):
             adapter(mock, timeout=5).publish(single("mastodon", "later", "k-429"), MemoryJournal())
         with pytest.raises(AuthError):
             adapter(make_account("mastodon", server.base_url, {"access_token": "nope"}), timeout=5).publish(
-                single("mastodon", "x", "k-auth"), MemoryJournal())
+                single("mastodon", "x", "k-auth"), MemoryJournal()
+            )

@@ -47,15 +47,18 @@ def test_facebook_feed_post(facebook: FakeFacebook) -> None:
     assert published.url == f"https://www.facebook.com/{published.platform_id}"
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (500, graph(2, "Service temporarily unavailable"), Retryable),
-    (400, graph(1, "An unknown error occurred"), Retryable),
-    (400, graph(32, "Page request limit reached"), RateLimited),
-    (403, graph(200, "Permissions error"), Permanent),
-    (400, graph(506, "Duplicate status message"), Duplicate),
-    (400, graph(190, "Error validating access token: Session has expired"), AuthError),
-    (503, {"error": "upstream"}, Retryable),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (500, graph(2, "Service temporarily unavailable"), Retryable),
+        (400, graph(1, "An unknown error occurred"), Retryable),
+        (400, graph(32, "Page request limit reached"), RateLimited),
+        (403, graph(200, "Permissions error"), Permanent),
+        (400, graph(506, "Duplicate status message"), Duplicate),
+        (400, graph(190, "Error validating access token: Session has expired"), AuthError),
+        (503, {"error": "upstream"}, Retryable),
+    ],
+)
 def test_facebook_graph_codes(facebook: FakeFacebook, status: int, body: dict, error: type) -> None:
     facebook.fail_next("/feed", status, body)
     with pytest.raises(error) as caught:
@@ -111,12 +114,15 @@ def test_threads_container_then_publish(threads: FakeThreads) -> None:
     assert published.url == f"https://www.threads.net/@jessicajones/post/P{published.platform_id}"
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (429, graph(4, "Application request limit reached"), RateLimited),
-    (500, graph(2, "Service temporarily unavailable"), Retryable),
-    (400, graph(100, "Param text must be at most 500 characters long."), Permanent),
-    (400, graph(190, "Invalid OAuth access token"), AuthError),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (429, graph(4, "Application request limit reached"), RateLimited),
+        (500, graph(2, "Service temporarily unavailable"), Retryable),
+        (400, graph(100, "Param text must be at most 500 characters long."), Permanent),
+        (400, graph(190, "Invalid OAuth access token"), AuthError),
+    ],
+)
 def test_threads_errors(threads: FakeThreads, status: int, body: dict, error: type) -> None:
     threads.fail_next("/threads_publish", status, body)
     with pytest.raises(error, match=body["error"]["message"]):
@@ -138,7 +144,9 @@ def test_threads_retry_reuses_the_recorded_container(threads: FakeThreads) -> No
     threads.fail_next("/threads_publish", 500, graph(2, "temporary"))
     with pytest.raises(Retryable):
         adapter(th_account(threads.url)).publish(single("threads"), journal)
-    assert adapter(th_account(threads.url)).lookup(single("threads"), journal) is None  # FINISHED, unpublished
+    assert (
+        adapter(th_account(threads.url)).lookup(single("threads"), journal) is None
+    )  # FINISHED, unpublished
     adapter(th_account(threads.url)).publish(single("threads"), journal)
     assert len(threads.containers) == 1 and len(threads.published) == 1
 
@@ -151,7 +159,9 @@ def test_threads_thread_and_media(threads: FakeThreads, tmp_path: Any) -> None:
     post = single("threads", "Poster", "k", image(tmp_path))
     with pytest.raises(Permanent, match="public URL"):
         adapter(th_account(threads.url)).publish(post, MemoryJournal())
-    adapter(th_account(threads.url, media_base_url="https://cdn.example.com/jj")).publish(post, MemoryJournal())
+    adapter(th_account(threads.url, media_base_url="https://cdn.example.com/jj")).publish(
+        post, MemoryJournal()
+    )
     assert threads.received[-3].form["image_url"] == "https://cdn.example.com/jj/poster.png"
 
 

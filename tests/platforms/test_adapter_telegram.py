@@ -34,20 +34,33 @@ def test_publishes_a_message(fake: FakeTelegram) -> None:
     assert published.url == f"https://t.me/jessicajones/{published.platform_id}"
 
 
-@pytest.mark.parametrize(("status", "body", "error"), [
-    (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
-           "parameters": {"retry_after": 7}}, RateLimited),
-    (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, Retryable),
-    (400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}, Permanent),
-    (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot is not a member"}, Permanent),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 7",
+                "parameters": {"retry_after": 7},
+            },
+            RateLimited,
+        ),
+        (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, Retryable),
+        (400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}, Permanent),
+        (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot is not a member"}, Permanent),
+    ],
+)
 def test_errors_are_classified(fake: FakeTelegram, status: int, body: dict, error: type) -> None:
     fake.fail_next("sendMessage", status, body)
     with pytest.raises(error) as caught:
         adapter(account(fake.url)).publish(single("telegram"), MemoryJournal())
     assert body["description"] in str(caught.value)
     if status == 429:
-        assert caught.value.retry_at - utcnow() == pytest.approx(timedelta(seconds=7), abs=timedelta(seconds=2))
+        assert caught.value.retry_at - utcnow() == pytest.approx(
+            timedelta(seconds=7), abs=timedelta(seconds=2)
+        )
 
 
 def test_wrong_token_is_an_auth_error(fake: FakeTelegram) -> None:

@@ -45,24 +45,34 @@ def test_discord_posts_with_wait_and_no_pings(discord: FakeDiscord) -> None:
     assert published.url == f"https://discord.com/channels/9/7/{published.platform_id}"
 
 
-@pytest.mark.parametrize(("status", "body", "headers", "error"), [
-    (429, {"message": "You are being rate limited.", "retry_after": 2.5, "global": False},
-     {"Retry-After": "3"}, RateLimited),
-    (500, {"message": "Internal Server Error"}, {}, Retryable),
-    (404, {"message": "Unknown Webhook", "code": 10015}, {}, Permanent),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error"),
+    [
+        (
+            429,
+            {"message": "You are being rate limited.", "retry_after": 2.5, "global": False},
+            {"Retry-After": "3"},
+            RateLimited,
+        ),
+        (500, {"message": "Internal Server Error"}, {}, Retryable),
+        (404, {"message": "Unknown Webhook", "code": 10015}, {}, Permanent),
+    ],
+)
 def test_discord_errors(discord: FakeDiscord, status: int, body: dict, headers: dict, error: type) -> None:
     discord.fail_next("/api/webhooks", status, body, headers)
     with pytest.raises(error, match=body["message"]) as caught:
         adapter(discord_account(discord)).publish(single("discord"), MemoryJournal())
     if status == 429:
-        assert caught.value.retry_at - utcnow() == pytest.approx(timedelta(seconds=2.5), abs=timedelta(seconds=1))
+        assert caught.value.retry_at - utcnow() == pytest.approx(
+            timedelta(seconds=2.5), abs=timedelta(seconds=1)
+        )
 
 
 def test_discord_wrong_token_and_too_long(discord: FakeDiscord) -> None:
     with pytest.raises(AuthError, match="Invalid Webhook Token"):
         adapter(discord_account(discord, hook="https://discord.com/api/webhooks/42/nope")).publish(
-            single("discord"), MemoryJournal())
+            single("discord"), MemoryJournal()
+        )
     with pytest.raises(Permanent, match="2000 or fewer"):
         adapter(discord_account(discord)).publish(single("discord", "x" * 2001), MemoryJournal())
 
@@ -87,7 +97,9 @@ def test_discord_files_and_thread_resume(discord: FakeDiscord, tmp_path: Any) ->
     published = hook.publish(post, journal)
     assert [m["content"] for m in discord.messages.values()] == [p.text for p in post.parts]
     assert len(published.thread_ids) == 2
-    adapter(discord_account(discord)).publish(single("discord", "Poster", "k2", image(tmp_path)), MemoryJournal())
+    adapter(discord_account(discord)).publish(
+        single("discord", "Poster", "k2", image(tmp_path)), MemoryJournal()
+    )
     request = discord.received[-1]
     assert request.files["files[0]"].startswith(b"\x89PNG")
     assert "Poster" in request.form["payload_json"]
@@ -101,12 +113,15 @@ def test_slack_posts_text(slack: FakeSlack) -> None:
     assert adapter(slack_account(slack)).lookup(thread("slack", 2), journal) == published
 
 
-@pytest.mark.parametrize(("status", "body", "headers", "error"), [
-    (429, "rate_limited", {"Retry-After": "30"}, RateLimited),
-    (500, "internal_error", {}, Retryable),
-    (400, "invalid_blocks", {}, Permanent),
-    (404, "no_service", {}, AuthError),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error"),
+    [
+        (429, "rate_limited", {"Retry-After": "30"}, RateLimited),
+        (500, "internal_error", {}, Retryable),
+        (400, "invalid_blocks", {}, Permanent),
+        (404, "no_service", {}, AuthError),
+    ],
+)
 def test_slack_errors(slack: FakeSlack, status: int, body: str, headers: dict, error: type) -> None:
     from werkzeug.wrappers import Response
 
@@ -114,13 +129,16 @@ def test_slack_errors(slack: FakeSlack, status: int, body: str, headers: dict, e
     with pytest.raises(error, match=body) as caught:
         adapter(slack_account(slack)).publish(single("slack"), MemoryJournal())
     if status == 429:
-        assert caught.value.retry_at - utcnow() == pytest.approx(timedelta(seconds=30), abs=timedelta(seconds=2))
+        assert caught.value.retry_at - utcnow() == pytest.approx(
+            timedelta(seconds=30), abs=timedelta(seconds=2)
+        )
 
 
 def test_slack_revoked_webhook_and_timeouts(slack: FakeSlack) -> None:
     with pytest.raises(AuthError, match="invalid_token"):
         adapter(slack_account(slack, hook="https://hooks.slack.com/services/T/B/old")).publish(
-            single("slack"), MemoryJournal())
+            single("slack"), MemoryJournal()
+        )
     with pytest.raises(Retryable):
         adapter(slack_account(slack, url=closed_port_url())).publish(single("slack"), MemoryJournal())
     slack.fail_next("/services", delay=HANG)

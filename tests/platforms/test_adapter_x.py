@@ -35,18 +35,25 @@ def test_posts_with_oauth1_and_a_timeout(fake: FakeX) -> None:
 
 def test_rate_limit_reset_header(fake: FakeX) -> None:
     reset = int(time.time()) + 900
-    fake.fail_next("/2/tweets", 429, {"title": "Too Many Requests", "detail": "Too Many Requests"},
-                   {"x-rate-limit-reset": str(reset), "x-rate-limit-remaining": "0"})
+    fake.fail_next(
+        "/2/tweets",
+        429,
+        {"title": "Too Many Requests", "detail": "Too Many Requests"},
+        {"x-rate-limit-reset": str(reset), "x-rate-limit-remaining": "0"},
+    )
     with pytest.raises(RateLimited) as caught:
         adapter(account(fake.url)).publish(single("x"), MemoryJournal())
     assert caught.value.retry_at == datetime.fromtimestamp(reset, UTC)
 
 
-@pytest.mark.parametrize(("status", "detail", "error"), [
-    (503, "Service Unavailable", Retryable),
-    (400, "One or more parameters to your request was invalid.", Permanent),
-    (403, "You are not permitted to perform this action.", Permanent),
-])
+@pytest.mark.parametrize(
+    ("status", "detail", "error"),
+    [
+        (503, "Service Unavailable", Retryable),
+        (400, "One or more parameters to your request was invalid.", Permanent),
+        (403, "You are not permitted to perform this action.", Permanent),
+    ],
+)
 def test_errors(fake: FakeX, status: int, detail: str, error: type) -> None:
     fake.fail_next("/2/tweets", status, {"title": "x", "detail": detail, "status": status})
     with pytest.raises(error, match=detail.split(" ")[0]):

@@ -1,0 +1,122 @@
+"""Overflow policies: reject (default) leaves the post alone; truncate and thread make it fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+from promo.errors import ConfigError, PostInvalid
+from promo.posts import Media, Part, Post
+from promo.rules import rules_for
+from promo.rules.counting import find_links
+from promo.rules.overflow import fit
+from rulekit import plain_texts
+
+SEED = Path("/work/shared/seed/jessica-jones-s3-featurette.txt")
+STORY = (
+    "There will be no more supervillains telling Krysten Ritter to smile, now she's telling people what "
+    "to do. The star of Jessica Jones makes her directorial debut in the third and final season of the "
+    "Marvel-Netflix comic book series to direct an episode centering on Rachael Taylor's Trish. Netflix has "
+    "released a new Jessica Jones season 3 featurette. Watch: https://example.com/jessica-jones/season-3"
+)
+POSTER = Media("poster.jpg", "Krysten Ritter in the director's chair", 1000, "image/jpeg")
+
+
+def post(platform: str, text: str = STORY, *media: Media) -> Post:
+    return Post.single(platform, "acct", text, *media)
+
+
+def test_reject_is_the_default_and_changes_nothing() -> None:
+    long_post = post("x")
+    assert fit(long_post, rules_for("x")) is long_post
+    assert not rules_for("x").check(fit(long_post, rules_for("x"), "reject")).ok
+
+
+def test_unknown_policy() -> None:
+    with pytest.raises(ConfigError, match="unknown overflow policy 'squeeze'"):
+        fit(post("x"), rules_for("x"), "squeeze")
+
+
+def test_a_post_that_fits_is_returned_as_is() -> None:
+    short = post("x", "Jessica Jones season 3, June 14")
+    assert fit(short, rules_for("x"), "truncate") is short
+    assert fit(short, rules_for("x"), "thread") is short
+
+
+@pytest.mark.parametrize("platform", ["x", "bluesky", "threads"])
+def test_truncate_fits_and_ends_at_a_word_with_an_ellipsis(platform: str) -> None:
+    rules = rules_for(platform)
+    cut = fit(post(platform, STORY * 2, POSTER), rules, "truncate")
+    assert rules.check(cut).ok
+    assert cut.text.endswith("…") and cut.media == (POSTER,)
+    stem = cut.text[:-1]
+    assert STORY.startswith(stem) or (STORY * 2).startswith(stem)
+    assert (STORY * 2)[len(stem)] in " ,.\n"
+
+
+def test_truncate_never_cuts_a_link() -> None:
+    text = "a" * 240 + " https://example.com/jessica-jones/season-3 and more words here to overflow"
+    cut = fit(post("x", text), rules_for("x"), "truncate")
+    assert rules_for("x").check(cut).ok
+    assert "https://example.com/jessica-jones/season-3" in cut.text
+
+
+def test_truncate_a_single_long_word_at_a_grapheme() -> None:
+    cut = fit(post("bluesky", "👍🏽" * 400), rules_for("bluesky"), "truncate")
+    assert cut.text == "👍🏽" * 299 + "…"
+
+
+def test_telegram_caption_truncates_to_1024() -> None:
+    rules = rules_for("telegram")
+    cut = fit(post("telegram", "word " * 300, POSTER), rules, "truncate")
+    assert rules.length(cut.text) <= 1024 and rules.check(cut).ok
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads", "telegram", "discord"])
+def test_thread_splits_into_fitting_parts_with_media_on_the_first(platform: str) -> None:
+    rules = rules_for(platform)
+    text = " ".join([STORY] * 12)
+    thread = fit(post(platform, text, POSTER), rules, "thread")
+    assert len(thread.parts) > 1
+    assert rules.check(thread).ok
+    assert thread.parts[0].media == (POSTER,) and all(not p.media for p in thread.parts[1:])
+    assert " ".join(p.text for p in thread.parts).split() == text.split()
+    assert [link.url for p in thread.parts for link in find_links(p.text)] == [
+        link.url for link in find_links(text)]
+
+
+def test_thread_prefers_sentence_boundaries() -> None:
+    first = ("Jessica Jones returns for a third and final season, and Krysten Ritter directs an episode "
+             "of it herself, for the very first time in her career.")
+    second = "Netflix has released a featurette that shows her behind the camera " * 3
+    thread = fit(post("x", f"{first} {second}"), rules_for("x"), "thread")
+    assert thread.parts[0].text == first
+
+
+@pytest.mark.parametrize("platform", ["linkedin", "facebook"])
+def test_thread_on_a_platform_without_threads_is_refused(platform: str) -> None:
+    with pytest.raises(PostInvalid, match="has no threads"):
+        fit(post(platform, "a " * 40000), rules_for(platform), "thread")
+
+
+def test_thread_refuses_a_link_longer_than_a_part() -> None:
+    text = "see https://example.com/" + "a" * 400
+    with pytest.raises(PostInvalid, match="too long to fit a part"):
+        fit(post("bluesky", text), rules_for("bluesky"), "thread")
+
+
+def test_seed_story_threads_on_x() -> None:
+    story = SEED.read_text(encoding="utf-8").split("\n\n", 2)[1]
+    thread = fit(post("x", story), rules_for("x"), "thread")
+    assert rules_for("x").check(thread).ok and len(thread.parts) >= 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(plain_texts(max_tokens=120))
+def test_truncate_and_thread_always_fit_x(text: str) -> None:
+    rules = rules_for("x")
+    long_post = post("x", text + " " + "b" * 250) if text.strip() else post("x", "b " * 200)
+    assert rules.check(fit(long_post, rules, "truncate")).ok
+    assert rules.check(fit(long_post, rules, "thread")).ok
