@@ -8,6 +8,7 @@
     base_url = "https://bsky.social"      # optional; every adapter's API host is a setting
     rate_limit = "30/5m"                  # optional; posts per window, shared by all workers
     max_lateness = "6h"                   # optional; later than this, a post is held for a person
+    adapter = "mypkg.adapters:MyAdapter"  # optional; replaces the platform's adapter class (rules stay)
 
 The credential ``app_password`` is read from ``PROMO_ACCOUNT_JJ_BLUESKY_APP_PASSWORD`` (the name
 upper-cased, every other character turned to ``_``), or from the variable named by
@@ -32,7 +33,7 @@ from promo.settings import read_toml
 from promo.times import parse_duration
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_COMMON = {"platform", "base_url", "rate_limit", "max_lateness"}
+_COMMON = {"platform", "base_url", "rate_limit", "max_lateness", "adapter"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Account:
     credentials: Mapping[str, SecretStr] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
     max_lateness: timedelta | None = None
+    adapter: str | None = None  # "module:Class" replacing the platform's adapter (a team's own, a benchmark's)
 
     @property
     def spec(self) -> PlatformSpec:
@@ -138,4 +140,8 @@ def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Accoun
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     base_url = body.get("base_url")
-    return Account(name, spec.name, str(base_url) if base_url else None, options, credentials, rate, lateness)
+    adapter = body.get("adapter")
+    if adapter is not None and ":" not in str(adapter):
+        raise ConfigError(f"{where}: adapter should be \"module:Class\", got {adapter!r}")
+    return Account(name, spec.name, str(base_url) if base_url else None, options, credentials, rate, lateness,
+                   str(adapter) if adapter else None)

@@ -28,7 +28,7 @@ def create_app(settings: Settings) -> Celery:
     check_timing(settings)
     transport: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
     broker = settings.broker
-    if settings.embedded_broker:
+    if broker.startswith("sqla+"):  # the embedded broker, or a SQLAlchemy broker named explicitly
         from workers.embedded import embedded_url
 
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,7 @@ class BaseAdapter:
 def build_adapter(account: Account, *, timeout: float = 10.0, session: Any = None,
                   cache: SessionCache | None = None) -> Adapter:
     """The adapter for ``account``; its client library is imported only now."""
-    module_name, _, class_name = account.spec.adapter.partition(":")
+    module_name, _, class_name = (account.adapter or account.spec.adapter).partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     adapter: Adapter = cls(account, timeout=timeout, session=session, cache=cache)
     return adapter

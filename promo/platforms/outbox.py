@@ -27,9 +27,12 @@ class OutboxAdapter(BaseAdapter):
         return Path(str(self.account.options.get("path", DEFAULT_PATH)))
 
     def publish(self, post: Post, journal: Journal) -> Published:
-        found = self.lookup(post, journal)
-        if found is not None:
-            return found
+        # Only an attempt that got as far as writing can have left a line: look for it then.
+        if journal.get("outbox:writing"):
+            found = self.lookup(post, journal)
+            if found is not None:
+                return found
+        journal.record("outbox:writing", "1")
         post_id = post.idempotency_key or f"outbox-{utcnow().timestamp():.6f}"
         line = {
             "id": post_id,

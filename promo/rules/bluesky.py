@@ -136,4 +136,5 @@ class BlueskyRules(TextRules):
         size = utf8_length(part.text)
         if size <= self.max_bytes:
             return []
-        return [Problem("too_long_bytes", f"{self.where(index)}{size:,}/{self.max_bytes:,} UTF-8 bytes", index)]
+        message = f"{self.where(index)}{size:,}/{self.max_bytes:,} UTF-8 bytes"
+        return [Problem("too_long_bytes", message, index)]

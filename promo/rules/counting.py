@@ -195,11 +195,13 @@ def media_problems(title: str, media: Sequence[Media], rules: MediaRules, part: 
 def _count_problems(where: str, media: Sequence[Media], rules: MediaRules, part: int) -> list[Problem]:
     problems = []
     if len(media) > rules.max_count:
-        problems.append(Problem("too_many_media", f"{where}{len(media)} attachments, at most {rules.max_count}", part))
+        message = f"{where}{len(media)} attachments, at most {rules.max_count}"
+        problems.append(Problem("too_many_media", message, part))
     kinds = [m.kind for m in media]
     for kind, most in rules.per_kind.items():
         if kinds.count(kind) > most:
-            problems.append(Problem("too_many_media", f"{where}{kinds.count(kind)} {kind}s, at most {most}", part))
+            message = f"{where}{kinds.count(kind)} {kind}s, at most {most}"
+            problems.append(Problem("too_many_media", message, part))
     if not rules.mixed and len(set(kinds)) > 1:
         mix = " and ".join(sorted(set(kinds)))
         problems.append(Problem("media_type", f"{where}cannot mix {mix} in one post", part))
@@ -215,9 +217,8 @@ def _item_problems(where: str, item: Media, rules: MediaRules, part: int) -> lis
         return [Problem("media_type", f"{where}{name} is {kind}; accepted: {accepted}", part)]
     problems = []
     if item.size is not None and item.size > most:
-        problems.append(Problem("media_too_large",
-                                f"{where}{name} is {_size(item.size)}, the {item.kind} limit is {_size(most)}",
-                                part))
+        message = f"{where}{name} is {_size(item.size)}, the {item.kind} limit is {_size(most)}"
+        problems.append(Problem("media_too_large", message, part))
     if rules.alt_required and not item.alt.strip():
         problems.append(Problem("missing_alt", f"{where}{name} needs alt text", part))
     return problems

@@ -87,7 +87,8 @@ def _best_cut(rules: Rules, post: Post, text: str, media: tuple[Media, ...]) -> 
         return sentence
     cut = word if word is not None else _largest(_grapheme_cuts(text), fits)
     if not cut:
-        raise PostInvalid([Problem("too_long", f"{rules.platform}: a link or word is too long to fit a part")])
+        message = f"{rules.platform}: a link or word is too long to fit a part"
+        raise PostInvalid([Problem("too_long", message)])
     return cut
 
 

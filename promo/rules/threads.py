@@ -37,4 +37,5 @@ class ThreadsRules(TextRules):
         count = len(find_links(part.text))
         if count <= self.max_links:
             return []
-        return [Problem("too_many_links", f"{self.where(index)}{count} links, at most {self.max_links}", index)]
+        message = f"{self.where(index)}{count} links, at most {self.max_links}"
+        return [Problem("too_many_links", message, index)]

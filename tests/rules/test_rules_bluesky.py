@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
+from rulekit import post_texts
 
 from promo.posts import Media, Part, Post
 from promo.rules import rules_for
 from promo.rules.bluesky import Facet, facets
-from rulekit import post_texts
 
 
 def test_link_offset_is_in_bytes() -> None:
@@ -47,7 +47,7 @@ def test_tag_and_mention_records() -> None:
     assert tag.to_record()["features"] == [{"$type": "app.bsky.richtext.facet#tag", "tag": "promo"}]
     assert mention.to_record("did:plc:abc")["features"] == [
         {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:abc"}]
-    with pytest.raises(ValueError, match="DID of @alice.test"):
+    with pytest.raises(ValueError, match=r"DID of @alice\.test"):
         mention.to_record()
 
 

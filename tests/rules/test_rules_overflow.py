@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from rulekit import plain_texts
 
 from promo.errors import ConfigError, PostInvalid
-from promo.posts import Media, Part, Post
+from promo.posts import Media, Post
 from promo.rules import rules_for
 from promo.rules.counting import find_links
 from promo.rules.overflow import fit
-from rulekit import plain_texts
 
 SEED = Path("/work/shared/seed/jessica-jones-s3-featurette.txt")
 STORY = (
