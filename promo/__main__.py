@@ -1,0 +1,6 @@
+"""``python -m promo`` is ``promo``."""
+
+from promo.cli import main
+
+if __name__ == "__main__":
+    main()
