@@ -40,7 +40,9 @@ def run_demo(settings: Settings, *, campaign_file: str | None = None, timeout: f
     out = Console(highlight=False)
     home = _fresh_home(settings.home / "demo")
     database = f"sqlite:///{(home / 'promo.db').as_posix()}"
-    count = _queue_campaign(settings, Path(campaign_file) if campaign_file else DEFAULT_CAMPAIGN, database, out)
+    count = _queue_campaign(
+        settings, Path(campaign_file) if campaign_file else DEFAULT_CAMPAIGN, database, out
+    )
     engine_process = _start_engine(settings, home, database)
     try:
         _watch(database, home / "outbox.jsonl", count, timeout, out)
@@ -65,8 +67,10 @@ def _queue_campaign(settings: Settings, path: Path, database: str, out: Any) -> 
     from promo.store.migrate import upgrade
 
     if not path.is_file():
-        raise ConfigError(f"{path}: campaign file not found (run 'promo demo' in the promo checkout, "
-                          "or pass --campaign FILE)")
+        raise ConfigError(
+            f"{path}: campaign file not found (run 'promo demo' in the promo checkout, "
+            "or pass --campaign FILE)"
+        )
     accounts = load_accounts(settings.config_file)
     campaign = load_campaign(path, accounts, settings.templates_dir)
     rendered = [r for r in render_campaign(campaign, accounts, settings.templates_dir) if r.ok]
@@ -75,13 +79,16 @@ def _queue_campaign(settings: Settings, path: Path, database: str, out: Any) -> 
     upgrade(engine)
     apply(engine, plan(engine, campaign, posts), actor="demo")
     engine.dispose()
-    out.print(f"[bold]{campaign.name}[/]: {len(posts)} posts for {len({p.post.account for p in posts})} accounts, "
-              f"the first in {FIRST_POST_IN_S:.0f} s")
+    out.print(
+        f"[bold]{campaign.name}[/]: {len(posts)} posts for {len({p.post.account for p in posts})} accounts, "
+        f"the first in {FIRST_POST_IN_S:.0f} s"
+    )
     return len(posts)
 
 
 def shift_to_now(campaign: Any, posts: Sequence[Any], now: datetime) -> tuple[Any, list[Any]]:
     """Move every announcement to start ``FIRST_POST_IN_S`` from now, ``GAP_S`` apart, order kept."""
+
     def moment(item: Any) -> datetime:
         return max(item.scheduled_at, item.not_before) if item.not_before else item.scheduled_at
 
@@ -99,12 +106,25 @@ def shift_to_now(campaign: Any, posts: Sequence[Any], now: datetime) -> tuple[An
 
 def _start_engine(settings: Settings, home: Path, database: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("PROMO_BROKER_URL", "PROMO_DATABASE_URL")}
-    env.update({"PROMO_HOME": str(home.resolve()), "PROMO_DATABASE_URL": database, "PROMO_PUBLISH_MODE": "outbox",
-                "PROMO_CONFIG_FILE": str(settings.config_file.resolve()), "PROMO_DISPATCH_INTERVAL": "0.5",
-                "PROMO_DISPATCH_LOOKAHEAD": "1.5", "PROMO_SWEEP_INTERVAL": "5"})
+    env.update(
+        {
+            "PROMO_HOME": str(home.resolve()),
+            "PROMO_DATABASE_URL": database,
+            "PROMO_PUBLISH_MODE": "outbox",
+            "PROMO_CONFIG_FILE": str(settings.config_file.resolve()),
+            "PROMO_DISPATCH_INTERVAL": "0.5",
+            "PROMO_DISPATCH_LOOKAHEAD": "1.5",
+            "PROMO_SWEEP_INTERVAL": "5",
+        }
+    )
     log = (home / "engine.log").open("wb")
-    return subprocess.Popen([sys.executable, "-c", "from promo.cli import main; main()", "run", "-c", "2"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from promo.cli import main; main()", "run", "-c", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -130,8 +150,10 @@ def _watch(database: str, outbox: Path, total: int, timeout: float, out: Any) ->
             lines = _outbox_lines(outbox)
             for line in lines[seen:]:
                 text = line["parts"][0]["text"].splitlines()[0] if line.get("parts") else ""
-                progress.console.print(f"[green]\u2713[/] {line['published_at'][11:19]} "
-                                       f"[bold]{line['account']}[/] ({line.get('platform', '?')}): {text[:70]}")
+                progress.console.print(
+                    f"[green]\u2713[/] {line['published_at'][11:19]} "
+                    f"[bold]{line['account']}[/] ({line.get('platform', '?')}): {text[:70]}"
+                )
             seen = len(lines)
             progress.update(task, completed=seen)
             if not _unsettled(database):
@@ -182,5 +204,7 @@ def _summary(database: str, out: Any, home: Path) -> bool:
         table.add_row(row.announcement or "", row.account, row.platform, row.status, row.reason or "")
     out.print(table)
     published = sum(row.status == states.PUBLISHED for row in rows)
-    out.print(f"{published}/{len(rows)} published to {home / 'outbox.jsonl'}; engine log {home / 'engine.log'}")
+    out.print(
+        f"{published}/{len(rows)} published to {home / 'outbox.jsonl'}; engine log {home / 'engine.log'}"
+    )
     return bool(rows) and published == len(rows)

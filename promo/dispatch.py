@@ -54,9 +54,15 @@ class Claim:
         return max(0.0, (self.due_at - now).total_seconds())
 
 
-def dispatch(engine: Engine, settings: Settings, accounts: Mapping[str, Account],
-             enqueue: Callable[[Claim], Any] | None = None, *, now: datetime | None = None,
-             actor: str = ACTOR) -> list[Claim]:
+def dispatch(
+    engine: Engine,
+    settings: Settings,
+    accounts: Mapping[str, Account],
+    enqueue: Callable[[Claim], Any] | None = None,
+    *,
+    now: datetime | None = None,
+    actor: str = ACTOR,
+) -> list[Claim]:
     """One dispatcher run: apply the policies, claim due posts, commit, then ``enqueue`` each."""
     now = now or utcnow()
     with transaction(engine) as session:
@@ -68,8 +74,9 @@ def dispatch(engine: Engine, settings: Settings, accounts: Mapping[str, Account]
     return claims
 
 
-def claim_due(session: Session, settings: Settings, accounts: Mapping[str, Account],
-              now: datetime, actor: str = ACTOR) -> list[Claim]:
+def claim_due(
+    session: Session, settings: Settings, accounts: Mapping[str, Account], now: datetime, actor: str = ACTOR
+) -> list[Claim]:
     horizon = now + timedelta(seconds=settings.dispatch_lookahead)
     holds = active_holds(session)
     blocked = blocked_accounts(session, now)
@@ -77,13 +84,30 @@ def claim_due(session: Session, settings: Settings, accounts: Mapping[str, Accou
     for row in _due_rows(session, horizon, settings.dispatch_batch):
         hold = holding(holds, row.campaign_id, row.account)
         if hold is not None:
-            transition(session, row.id, [states.SCHEDULED], states.PAUSED, action="paused", actor=actor,
-                       detail={"hold": hold.describe()}, now=now)
+            transition(
+                session,
+                row.id,
+                [states.SCHEDULED],
+                states.PAUSED,
+                action="paused",
+                actor=actor,
+                detail={"hold": hold.describe()},
+                now=now,
+            )
             continue
         late = lateness_reason(row, accounts.get(row.account), settings, now)
         if late:
-            transition(session, row.id, [states.SCHEDULED], states.HELD, action="held", actor=actor,
-                       detail={"reason": late}, now=now, reason=late)
+            transition(
+                session,
+                row.id,
+                [states.SCHEDULED],
+                states.HELD,
+                action="held",
+                actor=actor,
+                detail={"reason": late},
+                now=now,
+                reason=late,
+            )
             continue
         at, why = earliest_send(row), "embargo"
         if row.account in blocked and blocked[row.account] > at:
@@ -98,10 +122,20 @@ def claim_due(session: Session, settings: Settings, accounts: Mapping[str, Accou
 
 
 def _due_rows(session: Session, horizon: datetime, batch: int) -> list[Any]:
-    query = (select(PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.scheduled_at, PostRow.due_at,
-                    PostRow.not_before, PostRow.max_lateness_s)
-             .where(PostRow.status == states.SCHEDULED, PostRow.due_at <= horizon)
-             .order_by(PostRow.due_at, PostRow.id).limit(batch))
+    query = (
+        select(
+            PostRow.id,
+            PostRow.campaign_id,
+            PostRow.account,
+            PostRow.scheduled_at,
+            PostRow.due_at,
+            PostRow.not_before,
+            PostRow.max_lateness_s,
+        )
+        .where(PostRow.status == states.SCHEDULED, PostRow.due_at <= horizon)
+        .order_by(PostRow.due_at, PostRow.id)
+        .limit(batch)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=PostRow)
     return list(session.execute(query).all())
@@ -132,8 +166,10 @@ def lateness_reason(row: Any, account: Account | None, settings: Settings, now: 
     overdue = now - intended
     if overdue <= allowed:
         return None
-    return (f"{_words(overdue)} late (allowed {_words(allowed)}): held so stale copy is not sent; "
-            f"'promo retry {row.id}' sends it anyway, 'promo cancel {row.id}' drops it")
+    return (
+        f"{_words(overdue)} late (allowed {_words(allowed)}): held so stale copy is not sent; "
+        f"'promo retry {row.id}' sends it anyway, 'promo cancel {row.id}' drops it"
+    )
 
 
 def _words(delta: timedelta) -> str:
@@ -148,15 +184,35 @@ def _words(delta: timedelta) -> str:
 
 
 def _defer(session: Session, post_id: int, until: datetime, why: str, actor: str, now: datetime) -> None:
-    transition(session, post_id, [states.SCHEDULED], states.SCHEDULED, action="deferred", actor=actor,
-               detail={"why": why, "until": iso(until)}, now=now, due_at=until)
+    transition(
+        session,
+        post_id,
+        [states.SCHEDULED],
+        states.SCHEDULED,
+        action="deferred",
+        actor=actor,
+        detail={"why": why, "until": iso(until)},
+        now=now,
+        due_at=until,
+    )
 
 
-def _claim(session: Session, post_id: int, at: datetime, settings: Settings, actor: str,
-           now: datetime) -> Claim | None:
+def _claim(
+    session: Session, post_id: int, at: datetime, settings: Settings, actor: str, now: datetime
+) -> Claim | None:
     attempt_id = uuid.uuid4().hex
     lease = at + timedelta(seconds=settings.queued_lease)
-    claimed = transition(session, post_id, [states.SCHEDULED], states.QUEUED, action="claimed", actor=actor,
-                         new_attempt_id=attempt_id, detail={"due_at": iso(at)}, now=now,
-                         due_at=at, lease_until=lease)
+    claimed = transition(
+        session,
+        post_id,
+        [states.SCHEDULED],
+        states.QUEUED,
+        action="claimed",
+        actor=actor,
+        new_attempt_id=attempt_id,
+        detail={"due_at": iso(at)},
+        now=now,
+        due_at=at,
+        lease_until=lease,
+    )
     return Claim(post_id, attempt_id, at) if claimed else None

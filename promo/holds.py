@@ -62,8 +62,9 @@ def holding(holds: list[Scope], campaign_id: str | None, account: str) -> Scope 
     return next((hold for hold in holds if hold.covers(campaign_id, account)), None)
 
 
-def pause(session: Session, scope: Scope, *, reason: str = "", actor: str = "cli",
-          now: datetime | None = None) -> int:
+def pause(
+    session: Session, scope: Scope, *, reason: str = "", actor: str = "cli", now: datetime | None = None
+) -> int:
     """Add a hold and pause the posts it covers. Returns how many posts were paused."""
     now = now or utcnow()
     if scope not in active_holds(session):
@@ -73,8 +74,16 @@ def pause(session: Session, scope: Scope, *, reason: str = "", actor: str = "cli
     paused = 0
     for post_id, campaign_id, account, status in _posts_in(session, (states.SCHEDULED, states.QUEUED)):
         if scope.covers(campaign_id, account) and transition(
-                session, post_id, [status], states.PAUSED, action="paused", actor=actor,
-                detail={"hold": scope.describe()}, now=now, lease_until=None):
+            session,
+            post_id,
+            [status],
+            states.PAUSED,
+            action="paused",
+            actor=actor,
+            detail={"hold": scope.describe()},
+            now=now,
+            lease_until=None,
+        ):
             paused += 1
     return paused
 
@@ -87,17 +96,27 @@ def resume(session: Session, scope: Scope | None, *, actor: str = "cli", now: da
     else:
         session.execute(delete(Hold).where(Hold.scope == scope.kind, Hold.value == scope.value))
     remaining = active_holds(session)
-    log(session, None, "resumed", actor=actor,
-        detail={"scope": scope.kind if scope else "every hold", "value": scope.value if scope else ""}, now=now)
+    log(
+        session,
+        None,
+        "resumed",
+        actor=actor,
+        detail={"scope": scope.kind if scope else "every hold", "value": scope.value if scope else ""},
+        now=now,
+    )
     released = 0
     for post_id, campaign_id, account, _status in _posts_in(session, (states.PAUSED,)):
         if holding(remaining, campaign_id, account) is None and transition(
-                session, post_id, [states.PAUSED], states.SCHEDULED, action="resumed", actor=actor, now=now):
+            session, post_id, [states.PAUSED], states.SCHEDULED, action="resumed", actor=actor, now=now
+        ):
             released += 1
     return released
 
 
 def _posts_in(session: Session, statuses: tuple[str, ...]) -> list[tuple[int, str | None, str, str]]:
-    rows = session.execute(select(PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.status)
-                           .where(PostRow.status.in_(statuses)).order_by(PostRow.id)).all()
+    rows = session.execute(
+        select(PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.status)
+        .where(PostRow.status.in_(statuses))
+        .order_by(PostRow.id)
+    ).all()
     return [(row[0], row[1], row[2], row[3]) for row in rows]

@@ -67,14 +67,22 @@ class DbJournal:
     def record(self, key: str, value: str) -> None:
         self.notes[key] = value
         with transaction(self.engine) as session:
-            session.execute(update(PostRow).where(PostRow.id == self.post_id,
-                                                  PostRow.attempt_id == self.attempt_id)
-                            .values(journal=dict(self.notes)).execution_options(synchronize_session=False))
+            session.execute(
+                update(PostRow)
+                .where(PostRow.id == self.post_id, PostRow.attempt_id == self.attempt_id)
+                .values(journal=dict(self.notes))
+                .execution_options(synchronize_session=False)
+            )
 
 
-def publish_claimed(runtime: Runtime, post_id: int, attempt_id: str, *,
-                    clock: Callable[[], datetime] = utcnow,
-                    sleep: Callable[[float], None] = time.sleep) -> str:
+def publish_claimed(
+    runtime: Runtime,
+    post_id: int,
+    attempt_id: str,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
     """Publish a claimed post once. Returns the resulting state (or ``duplicate``)."""
     row = _load(runtime.db, post_id)
     if row is None or row.attempt_id != attempt_id or row.status != states.QUEUED:
@@ -94,8 +102,9 @@ def _load(engine: Engine, post_id: int) -> Any:
         return session.execute(select(PostRow).where(PostRow.id == post_id)).scalar_one_or_none()
 
 
-def _wait_until_due(row: PostRow, settings: Settings, clock: Callable[[], datetime],
-                    sleep: Callable[[float], None]) -> None:
+def _wait_until_due(
+    row: PostRow, settings: Settings, clock: Callable[[], datetime], sleep: Callable[[float], None]
+) -> None:
     """A message that arrives a little early waits for its second; a much earlier one is sent back."""
     wait = (earliest_send(row) - clock()).total_seconds()
     if 0 < wait <= settings.dispatch_lookahead + SETTLE_GRACE_S:
@@ -106,8 +115,9 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> str
     """Fence and re-check in one transaction. None: go ahead and publish; else the state it went to."""
     settings, actor = runtime.settings, runtime.actor
     with transaction(runtime.db) as session:
-        query = select(PostRow).where(PostRow.id == post_id, PostRow.attempt_id == attempt_id,
-                                      PostRow.status == states.QUEUED)
+        query = select(PostRow).where(
+            PostRow.id == post_id, PostRow.attempt_id == attempt_id, PostRow.status == states.QUEUED
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         row = session.execute(query).scalar_one_or_none()
@@ -115,24 +125,65 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> str
             return DUPLICATE
         hold = holding(active_holds(session), row.campaign_id, row.account)
         if hold is not None:
-            transition(session, post_id, [states.QUEUED], states.PAUSED, action="paused", actor=actor,
-                       attempt_id=attempt_id, detail={"hold": hold.describe()}, now=now, lease_until=None)
+            transition(
+                session,
+                post_id,
+                [states.QUEUED],
+                states.PAUSED,
+                action="paused",
+                actor=actor,
+                attempt_id=attempt_id,
+                detail={"hold": hold.describe()},
+                now=now,
+                lease_until=None,
+            )
             return states.PAUSED
         late = lateness_reason(row, runtime.accounts.get(row.account), settings, now)
         if late:
-            transition(session, post_id, [states.QUEUED], states.HELD, action="held", actor=actor,
-                       attempt_id=attempt_id, detail={"reason": late}, now=now, reason=late, lease_until=None)
+            transition(
+                session,
+                post_id,
+                [states.QUEUED],
+                states.HELD,
+                action="held",
+                actor=actor,
+                attempt_id=attempt_id,
+                detail={"reason": late},
+                now=now,
+                reason=late,
+                lease_until=None,
+            )
             return states.HELD
         not_yet = _not_yet(session, row, runtime, now)
         if not_yet is not None:
             until, why = not_yet
-            transition(session, post_id, [states.QUEUED], states.SCHEDULED, action="deferred", actor=actor,
-                       attempt_id=attempt_id, detail={"why": why, "until": iso(until)}, now=now,
-                       due_at=until, lease_until=None)
+            transition(
+                session,
+                post_id,
+                [states.QUEUED],
+                states.SCHEDULED,
+                action="deferred",
+                actor=actor,
+                attempt_id=attempt_id,
+                detail={"why": why, "until": iso(until)},
+                now=now,
+                due_at=until,
+                lease_until=None,
+            )
             return states.SCHEDULED
         lease = now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
-        transition(session, post_id, [states.QUEUED], states.PUBLISHING, action="publishing", actor=actor,
-                   attempt_id=attempt_id, now=now, attempts=row.attempts + 1, lease_until=lease)
+        transition(
+            session,
+            post_id,
+            [states.QUEUED],
+            states.PUBLISHING,
+            action="publishing",
+            actor=actor,
+            attempt_id=attempt_id,
+            now=now,
+            attempts=row.attempts + 1,
+            lease_until=lease,
+        )
     return None
 
 
@@ -148,8 +199,9 @@ def _not_yet(session: Any, row: PostRow, runtime: Runtime, now: datetime) -> tup
     return None
 
 
-def _call_adapter(runtime: Runtime, row: PostRow, post: Post, attempt_id: str,
-                  clock: Callable[[], datetime]) -> str:
+def _call_adapter(
+    runtime: Runtime, row: PostRow, post: Post, attempt_id: str, clock: Callable[[], datetime]
+) -> str:
     journal = DbJournal(runtime.db, row.id, attempt_id, row.journal)
     try:
         adapter = runtime.adapter(row.account, row.platform)
@@ -162,14 +214,31 @@ def _call_adapter(runtime: Runtime, row: PostRow, post: Post, attempt_id: str,
     return record_published(runtime, row.id, attempt_id, published, clock())
 
 
-def record_published(runtime: Runtime, post_id: int, attempt_id: str, published: Published,
-                     now: datetime, action: str = "published") -> str:
+def record_published(
+    runtime: Runtime,
+    post_id: int,
+    attempt_id: str,
+    published: Published,
+    now: datetime,
+    action: str = "published",
+) -> str:
     with transaction(runtime.db) as session:
-        moved = transition(session, post_id, [states.PUBLISHING, states.UNKNOWN], states.PUBLISHED,
-                           action=action, actor=runtime.actor, attempt_id=attempt_id, now=now,
-                           detail={"platform_id": published.platform_id, "url": published.url},
-                           platform_id=published.platform_id, url=published.url, published_at=now,
-                           lease_until=None, reason=None)
+        moved = transition(
+            session,
+            post_id,
+            [states.PUBLISHING, states.UNKNOWN],
+            states.PUBLISHED,
+            action=action,
+            actor=runtime.actor,
+            attempt_id=attempt_id,
+            now=now,
+            detail={"platform_id": published.platform_id, "url": published.url},
+            platform_id=published.platform_id,
+            url=published.url,
+            published_at=now,
+            lease_until=None,
+            reason=None,
+        )
     return states.PUBLISHED if moved else DUPLICATE
 
 
@@ -180,48 +249,100 @@ def record_failure(runtime: Runtime, row: PostRow, attempt_id: str, exc: BaseExc
         if isinstance(exc, errors.RateLimited) and "due_at" in values:
             block(session, row.account, values["due_at"], f"rate limited by {row.platform}")
         if isinstance(exc, errors.AuthError):
-            flag(session, row.account, f"{row.platform} refused the credentials: re-authorise the account "
-                                       f"(then 'promo accounts check'): {exc}")
-        moved = transition(session, row.id, [states.PUBLISHING, states.UNKNOWN], target,
-                           action=detail.pop("action"), actor=runtime.actor, attempt_id=attempt_id,
-                           detail=detail, now=now, lease_until=None, **values)
-    log.log(logging.WARNING if target != states.SCHEDULED else logging.INFO,
-            "post %s -> %s: %s", row.id, target, values.get("reason"))
+            flag(
+                session,
+                row.account,
+                f"{row.platform} refused the credentials: re-authorise the account "
+                f"(then 'promo accounts check'): {exc}",
+            )
+        moved = transition(
+            session,
+            row.id,
+            [states.PUBLISHING, states.UNKNOWN],
+            target,
+            action=detail.pop("action"),
+            actor=runtime.actor,
+            attempt_id=attempt_id,
+            detail=detail,
+            now=now,
+            lease_until=None,
+            **values,
+        )
+    log.log(
+        logging.WARNING if target != states.SCHEDULED else logging.INFO,
+        "post %s -> %s: %s",
+        row.id,
+        target,
+        values.get("reason"),
+    )
     return target if moved else DUPLICATE
 
 
-def outcome_for(exc: BaseException, row: PostRow, settings: Settings,
-                now: datetime) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def outcome_for(
+    exc: BaseException, row: PostRow, settings: Settings, now: datetime
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(target state, columns to set, event detail) for one failed publish."""
     reason = str(exc) or type(exc).__name__
     if isinstance(exc, errors.RateLimited):
-        until = exc.retry_at if exc.retry_at and exc.retry_at > now else now + timedelta(
-            seconds=settings.retry_base)
-        return states.SCHEDULED, {"due_at": until, "reason": f"rate limited until {iso(until)}: {reason}"}, {
-            "action": "rate-limited", "until": iso(until)}
+        until = (
+            exc.retry_at
+            if exc.retry_at and exc.retry_at > now
+            else now + timedelta(seconds=settings.retry_base)
+        )
+        return (
+            states.SCHEDULED,
+            {"due_at": until, "reason": f"rate limited until {iso(until)}: {reason}"},
+            {"action": "rate-limited", "until": iso(until)},
+        )
     if isinstance(exc, errors.Retryable):
         if row.attempts >= settings.max_attempts:
-            return states.FAILED, {"reason": f"gave up after {row.attempts} attempts: {reason}; "
-                                             f"'promo retry {row.id}' tries again"}, {"action": "failed"}
+            return (
+                states.FAILED,
+                {
+                    "reason": f"gave up after {row.attempts} attempts: {reason}; "
+                    f"'promo retry {row.id}' tries again"
+                },
+                {"action": "failed"},
+            )
         due = now + timedelta(seconds=backoff(row.attempts, settings))
-        return states.SCHEDULED, {"due_at": due, "reason": f"retrying at {iso(due)}: {reason}"}, {
-            "action": "retry-later", "until": iso(due)}
+        return (
+            states.SCHEDULED,
+            {"due_at": due, "reason": f"retrying at {iso(due)}: {reason}"},
+            {"action": "retry-later", "until": iso(due)},
+        )
     if isinstance(exc, errors.Duplicate) and exc.existing_id:
-        return states.PUBLISHED, {"platform_id": exc.existing_id, "published_at": now, "reason": reason}, {
-            "action": "published", "duplicate": True}
+        return (
+            states.PUBLISHED,
+            {"platform_id": exc.existing_id, "published_at": now, "reason": reason},
+            {"action": "published", "duplicate": True},
+        )
     if isinstance(exc, errors.Duplicate):
-        return states.UNKNOWN, {"reason": f"the platform says it is already posted, without its id: {reason}; "
-                                          f"check and 'promo resolve {row.id} --published URL'"}, {
-            "action": "unknown"}
+        return (
+            states.UNKNOWN,
+            {
+                "reason": f"the platform says it is already posted, without its id: {reason}; "
+                f"check and 'promo resolve {row.id} --published URL'"
+            },
+            {"action": "unknown"},
+        )
     if isinstance(exc, (errors.Permanent, errors.PostInvalid, errors.ConfigError, errors.TemplateError)):
-        return states.FAILED, {"reason": f"{reason}; fix it, then 'promo retry {row.id}'"}, {"action": "failed"}
+        return (
+            states.FAILED,
+            {"reason": f"{reason}; fix it, then 'promo retry {row.id}'"},
+            {"action": "failed"},
+        )
     if isinstance(exc, errors.Ambiguous):
         why = f"sent, but no answer came back: {reason}"
     else:
         why = f"unexpected error during the call, it may have gone out: {type(exc).__name__}: {reason}"
-    return states.UNKNOWN, {"reason": f"{why}; promo will check the platform, or "
-                                      f"'promo resolve {row.id} --published URL | --not-published'"}, {
-        "action": "unknown"}
+    return (
+        states.UNKNOWN,
+        {
+            "reason": f"{why}; promo will check the platform, or "
+            f"'promo resolve {row.id} --published URL | --not-published'"
+        },
+        {"action": "unknown"},
+    )
 
 
 def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> float:

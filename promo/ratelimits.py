@@ -22,8 +22,11 @@ from promo.times import from_storage
 
 
 def ensure_row(session: Session, account: str) -> None:
-    session.execute(upsert_statement(session, AccountState).values(account=account, window_count=0)
-                    .on_conflict_do_nothing(index_elements=["account"]))
+    session.execute(
+        upsert_statement(session, AccountState)
+        .values(account=account, window_count=0)
+        .on_conflict_do_nothing(index_elements=["account"])
+    )
 
 
 def blocked_until(session: Session, account: str, now: datetime) -> datetime | None:
@@ -35,18 +38,23 @@ def blocked_until(session: Session, account: str, now: datetime) -> datetime | N
 
 
 def blocked_accounts(session: Session, now: datetime) -> dict[str, datetime]:
-    rows = session.execute(select(AccountState.account, AccountState.blocked_until)
-                           .where(AccountState.blocked_until > now)).all()
-    return {account: from_storage(until) for account, until in rows}
+    rows = session.execute(
+        select(AccountState.account, AccountState.blocked_until).where(AccountState.blocked_until > now)
+    ).all()
+    return {account: from_storage(until) for account, until in rows if until is not None}
 
 
 def block(session: Session, account: str, until: datetime, reason: str) -> None:
     """Block ``account`` until ``until`` unless it is already blocked for longer."""
     ensure_row(session, account)
-    session.execute(update(AccountState).where(
-        AccountState.account == account,
-        (AccountState.blocked_until.is_(None)) | (AccountState.blocked_until < until),
-    ).values(blocked_until=until, reason=reason))
+    session.execute(
+        update(AccountState)
+        .where(
+            AccountState.account == account,
+            (AccountState.blocked_until.is_(None)) | (AccountState.blocked_until < until),
+        )
+        .values(blocked_until=until, reason=reason)
+    )
 
 
 def flag(session: Session, account: str, reason: str) -> None:
@@ -68,17 +76,25 @@ def take_slot(session: Session, account: str, limit: RateLimit | None, now: date
         return None
     ensure_row(session, account)
     window_opened_before = now - limit.per
-    fresh = session.execute(update(AccountState).where(
-        AccountState.account == account,
-        (AccountState.window_start.is_(None)) | (AccountState.window_start <= window_opened_before),
-    ).values(window_start=now, window_count=1))
+    fresh = session.execute(
+        update(AccountState)
+        .where(
+            AccountState.account == account,
+            (AccountState.window_start.is_(None)) | (AccountState.window_start <= window_opened_before),
+        )
+        .values(window_start=now, window_count=1)
+    )
     if fresh.rowcount == 1:  # type: ignore[attr-defined]
         return None
-    counted = session.execute(update(AccountState).where(
-        AccountState.account == account,
-        AccountState.window_start > window_opened_before,
-        AccountState.window_count < limit.posts,
-    ).values(window_count=AccountState.window_count + 1))
+    counted = session.execute(
+        update(AccountState)
+        .where(
+            AccountState.account == account,
+            AccountState.window_start > window_opened_before,
+            AccountState.window_count < limit.posts,
+        )
+        .values(window_count=AccountState.window_count + 1)
+    )
     if counted.rowcount == 1:  # type: ignore[attr-defined]
         return None
     start = session.scalar(select(AccountState.window_start).where(AccountState.account == account))

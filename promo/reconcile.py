@@ -41,9 +41,17 @@ def reconcile(runtime: Runtime, *, now: datetime | None = None, limit: int = 50)
     now = now or utcnow()
     settle = timedelta(seconds=runtime.settings.http_timeout)
     with transaction(runtime.db) as session:
-        rows = list(session.execute(select(PostRow).where(
-            PostRow.status == states.UNKNOWN, PostRow.updated_at <= now - settle,
-        ).order_by(PostRow.updated_at).limit(limit)).scalars())
+        rows = list(
+            session.execute(
+                select(PostRow)
+                .where(
+                    PostRow.status == states.UNKNOWN,
+                    PostRow.updated_at <= now - settle,
+                )
+                .order_by(PostRow.updated_at)
+                .limit(limit)
+            ).scalars()
+        )
     done = Reconciled()
     for row in rows:
         _settle_one(runtime, row, now, done)
@@ -56,8 +64,12 @@ def _settle_one(runtime: Runtime, row: PostRow, now: datetime, done: Reconciled)
     try:
         found = runtime.adapter(row.account, row.platform).lookup(post, journal)
     except PromoError as exc:
-        _undecided(runtime, row, f"the platform cannot tell whether it went out ({exc}); "
-                                 + ASK_A_PERSON.format(id=row.id), now)
+        _undecided(
+            runtime,
+            row,
+            f"the platform cannot tell whether it went out ({exc}); " + ASK_A_PERSON.format(id=row.id),
+            now,
+        )
         done.undecided.append(row.id)
         return
     if found is not None:
@@ -65,9 +77,19 @@ def _settle_one(runtime: Runtime, row: PostRow, now: datetime, done: Reconciled)
         done.published.append(row.id)
         return
     with transaction(runtime.db) as session:
-        if transition(session, row.id, [states.UNKNOWN], states.SCHEDULED, action="reconciled",
-                      actor=ACTOR, attempt_id=row.attempt_id, now=now, due_at=now,
-                      detail={"found": False}, reason="the platform has no such post: sending it again"):
+        if transition(
+            session,
+            row.id,
+            [states.UNKNOWN],
+            states.SCHEDULED,
+            action="reconciled",
+            actor=ACTOR,
+            attempt_id=row.attempt_id,
+            now=now,
+            due_at=now,
+            detail={"found": False},
+            reason="the platform has no such post: sending it again",
+        ):
             done.rescheduled.append(row.id)
 
 
@@ -75,5 +97,14 @@ def _undecided(runtime: Runtime, row: PostRow, reason: str, now: datetime) -> No
     if row.reason == reason:
         return
     with transaction(runtime.db) as session:
-        transition(session, row.id, [states.UNKNOWN], states.UNKNOWN, action="lookup-failed", actor=ACTOR,
-                   attempt_id=row.attempt_id, now=now, reason=reason)
+        transition(
+            session,
+            row.id,
+            [states.UNKNOWN],
+            states.UNKNOWN,
+            action="lookup-failed",
+            actor=ACTOR,
+            attempt_id=row.attempt_id,
+            now=now,
+            reason=reason,
+        )

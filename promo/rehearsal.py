@@ -65,12 +65,20 @@ class RehearsalAdapter:
         return OutboxAdapter(stand_in)
 
     def _log(self, post: Post, report: Report) -> None:
-        line = json.dumps({
-            "at": iso(utcnow()), "mode": "outbox" if self.outbox else "dry-run",
-            "account": post.account, "platform": post.platform, "idempotency_key": post.idempotency_key,
-            "payload": post.to_payload(), "length": report.length, "limit": report.limit,
-            "problems": [p.to_dict() for p in report.problems],
-        }, ensure_ascii=False)
+        line = json.dumps(
+            {
+                "at": iso(utcnow()),
+                "mode": "outbox" if self.outbox else "dry-run",
+                "account": post.account,
+                "platform": post.platform,
+                "idempotency_key": post.idempotency_key,
+                "payload": post.to_payload(),
+                "length": report.length,
+                "limit": report.limit,
+                "problems": [p.to_dict() for p in report.problems],
+            },
+            ensure_ascii=False,
+        )
         log.info("would publish %s", line)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -78,7 +86,6 @@ class RehearsalAdapter:
             os.write(fd, (line + "\n").encode())
         finally:
             os.close(fd)
-
 
 
 def rehearsal_settings(settings: Settings, source: Engine) -> Settings:
@@ -95,10 +102,14 @@ def rehearsal_settings(settings: Settings, source: Engine) -> Settings:
     folder.mkdir(parents=True)
     url = f"sqlite:///{(folder / 'promo.db').as_posix()}"
     snapshot_ledger(source, url)
-    return settings.model_copy(update={
-        "home": folder, "database_url": SecretStr(url), "publish_mode": "dry-run",
-        "broker_url": SecretStr(f"sqla+sqlite:///{(folder / 'broker.db').as_posix()}"),
-    })
+    return settings.model_copy(
+        update={
+            "home": folder,
+            "database_url": SecretStr(url),
+            "publish_mode": "dry-run",
+            "broker_url": SecretStr(f"sqla+sqlite:///{(folder / 'broker.db').as_posix()}"),
+        }
+    )
 
 
 def snapshot_ledger(source: Engine, target_url: str) -> None:
@@ -116,6 +127,9 @@ def snapshot_ledger(source: Engine, target_url: str) -> None:
             rows = [dict(row._mapping) for row in reading.execute(select(table))]
             if rows:
                 writing.execute(table.insert(), rows)
-        writing.execute(update(PostRow).where(PostRow.status.in_([states.QUEUED, states.PUBLISHING]))
-                        .values(status=states.SCHEDULED, lease_until=None))
+        writing.execute(
+            update(PostRow)
+            .where(PostRow.status.in_([states.QUEUED, states.PUBLISHING]))
+            .values(status=states.SCHEDULED, lease_until=None)
+        )
     target.dispose()

@@ -40,14 +40,32 @@ def retry(session: Session, post_id: int, *, actor: str = "cli", now: datetime |
     if row.not_before is not None:
         intended = max(intended, from_storage(row.not_before))
     stretched = max(row.max_lateness_s or 0, int((now - intended).total_seconds()) + LATENESS_MARGIN_S)
-    if not transition(session, post_id, [row.status], states.SCHEDULED, action="retried", actor=actor, now=now,
-                      due_at=now, attempts=0, reason=None, max_lateness_s=stretched):
-        raise TransitionRefused(post_id, str(session.scalar(select(PostRow.status).where(PostRow.id == post_id))),
-                                "retry")
+    if not transition(
+        session,
+        post_id,
+        [row.status],
+        states.SCHEDULED,
+        action="retried",
+        actor=actor,
+        now=now,
+        due_at=now,
+        attempts=0,
+        reason=None,
+        max_lateness_s=stretched,
+    ):
+        raise TransitionRefused(
+            post_id, str(session.scalar(select(PostRow.status).where(PostRow.id == post_id))), "retry"
+        )
 
 
-def resolve(session: Session, post_id: int, *, published_url: str | None, actor: str = "cli",
-            now: datetime | None = None) -> str:
+def resolve(
+    session: Session,
+    post_id: int,
+    *,
+    published_url: str | None,
+    actor: str = "cli",
+    now: datetime | None = None,
+) -> str:
     """Settle an unknown post. Returns its new state."""
     now = now or utcnow()
     row = _row(session, post_id)
@@ -55,13 +73,34 @@ def resolve(session: Session, post_id: int, *, published_url: str | None, actor:
         raise TransitionRefused(post_id, row.status, "resolve (only unknown posts need it)")
     if published_url is not None:
         platform_id = published_url.rstrip("/").rsplit("/", 1)[-1] or published_url
-        moved = transition(session, post_id, [states.UNKNOWN], states.PUBLISHED, action="resolved", actor=actor,
-                           now=now, detail={"published": True, "url": published_url}, url=published_url,
-                           platform_id=row.platform_id or platform_id, published_at=now, reason=None)
+        moved = transition(
+            session,
+            post_id,
+            [states.UNKNOWN],
+            states.PUBLISHED,
+            action="resolved",
+            actor=actor,
+            now=now,
+            detail={"published": True, "url": published_url},
+            url=published_url,
+            platform_id=row.platform_id or platform_id,
+            published_at=now,
+            reason=None,
+        )
         target = states.PUBLISHED
     else:
-        moved = transition(session, post_id, [states.UNKNOWN], states.SCHEDULED, action="resolved", actor=actor,
-                           now=now, detail={"published": False}, due_at=now, reason=None)
+        moved = transition(
+            session,
+            post_id,
+            [states.UNKNOWN],
+            states.SCHEDULED,
+            action="resolved",
+            actor=actor,
+            now=now,
+            detail={"published": False},
+            due_at=now,
+            reason=None,
+        )
         target = states.SCHEDULED
     if not moved:
         raise TransitionRefused(post_id, "no longer unknown", "resolve")

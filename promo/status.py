@@ -81,21 +81,35 @@ def _read_store(engine: Engine, status: Status, now: datetime) -> None:
         status.last_sweep = get_meta(session, LAST_SWEEP)
         counts = dict(session.execute(select(PostRow.status, func.count()).group_by(PostRow.status)).all())
         status.counts = {state: int(counts.get(state, 0)) for state in states.ALL}
-        rows = session.execute(select(PostRow).where(PostRow.status.in_(states.ATTENTION))
-                               .order_by(PostRow.due_at).limit(200)).scalars()
+        rows = session.execute(
+            select(PostRow).where(PostRow.status.in_(states.ATTENTION)).order_by(PostRow.due_at).limit(200)
+        ).scalars()
         status.attention = [_attention(row) for row in rows]
-        status.accounts = [_account(row, now) for row in session.execute(select(AccountState)).scalars()
-                           if row.reason or (row.blocked_until and from_storage(row.blocked_until) > now)]
+        status.accounts = [
+            _account(row, now)
+            for row in session.execute(select(AccountState)).scalars()
+            if row.reason or (row.blocked_until and from_storage(row.blocked_until) > now)
+        ]
         status.holds = [hold.describe() for hold in active_holds(session)]
 
 
 def _attention(row: PostRow) -> dict[str, Any]:
-    return {"id": row.id, "status": row.status, "account": row.account, "platform": row.platform,
-            "campaign": row.campaign_id, "scheduled_at": iso(from_storage(row.scheduled_at)),
-            "reason": row.reason or "", "next_step": NEXT_STEP[row.status].format(id=row.id)}
+    return {
+        "id": row.id,
+        "status": row.status,
+        "account": row.account,
+        "platform": row.platform,
+        "campaign": row.campaign_id,
+        "scheduled_at": iso(from_storage(row.scheduled_at)),
+        "reason": row.reason or "",
+        "next_step": NEXT_STEP[row.status].format(id=row.id),
+    }
 
 
 def _account(row: AccountState, now: datetime) -> dict[str, Any]:
     blocked = from_storage(row.blocked_until) if row.blocked_until else None
-    return {"account": row.account, "blocked_until": iso(blocked) if blocked and blocked > now else None,
-            "reason": row.reason or ""}
+    return {
+        "account": row.account,
+        "blocked_until": iso(blocked) if blocked and blocked > now else None,
+        "reason": row.reason or "",
+    }

@@ -25,8 +25,10 @@ from promo.times import iso, utcnow
 
 ACTOR = "sweeper"
 LOST = "the worker never started it (message lost or worker gone): dispatched again"
-NO_RESULT = ("no result within the publish time limit (the worker died or hung mid-call): it may have "
-             "gone out; promo will check the platform")
+NO_RESULT = (
+    "no result within the publish time limit (the worker died or hung mid-call): it may have "
+    "gone out; promo will check the platform"
+)
 
 
 @dataclass
@@ -40,12 +42,32 @@ def sweep(engine: Engine, *, now: datetime | None = None, actor: str = ACTOR) ->
     swept = Swept()
     with transaction(engine) as session:
         for post_id, attempt_id in _expired(session, states.QUEUED, now):
-            if transition(session, post_id, [states.QUEUED], states.SCHEDULED, action="lease-expired",
-                          actor=actor, attempt_id=attempt_id, now=now, lease_until=None, reason=LOST):
+            if transition(
+                session,
+                post_id,
+                [states.QUEUED],
+                states.SCHEDULED,
+                action="lease-expired",
+                actor=actor,
+                attempt_id=attempt_id,
+                now=now,
+                lease_until=None,
+                reason=LOST,
+            ):
                 swept.requeued.append(post_id)
         for post_id, attempt_id in _expired(session, states.PUBLISHING, now):
-            if transition(session, post_id, [states.PUBLISHING], states.UNKNOWN, action="timed-out",
-                          actor=actor, attempt_id=attempt_id, now=now, lease_until=None, reason=NO_RESULT):
+            if transition(
+                session,
+                post_id,
+                [states.PUBLISHING],
+                states.UNKNOWN,
+                action="timed-out",
+                actor=actor,
+                attempt_id=attempt_id,
+                now=now,
+                lease_until=None,
+                reason=NO_RESULT,
+            ):
                 swept.unknown.append(post_id)
         put_meta(session, LAST_SWEEP, iso(now))
     return swept
@@ -53,6 +75,8 @@ def sweep(engine: Engine, *, now: datetime | None = None, actor: str = ACTOR) ->
 
 def _expired(session: object, status: str, now: datetime) -> list[tuple[int, str | None]]:
     rows = session.execute(  # type: ignore[attr-defined]
-        select(PostRow.id, PostRow.attempt_id).where(PostRow.status == status, PostRow.lease_until < now)
-        .order_by(PostRow.id)).all()
+        select(PostRow.id, PostRow.attempt_id)
+        .where(PostRow.status == status, PostRow.lease_until < now)
+        .order_by(PostRow.id)
+    ).all()
     return [(row[0], row[1]) for row in rows]

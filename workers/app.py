@@ -64,22 +64,34 @@ def check_timing(settings: Settings) -> None:
     if settings.dispatch_lookahead * 2 >= settings.visibility_timeout:
         raise ConfigError(
             f"dispatch_lookahead ({settings.dispatch_lookahead}s) must be well under visibility_timeout "
-            f"({settings.visibility_timeout}s): the Redis transport would deliver held messages twice")
+            f"({settings.visibility_timeout}s): the Redis transport would deliver held messages twice"
+        )
     if settings.http_timeout >= settings.publish_time_limit:
-        raise ConfigError(f"http_timeout ({settings.http_timeout}s) must be shorter than publish_time_limit "
-                          f"({settings.publish_time_limit}s)")
+        raise ConfigError(
+            f"http_timeout ({settings.http_timeout}s) must be shorter than publish_time_limit "
+            f"({settings.publish_time_limit}s)"
+        )
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """Dispatch often, sweep and reconcile less often; stale ticks expire instead of piling up."""
     dispatch, sweep = settings.dispatch_interval, settings.sweep_interval
     return {
-        "dispatch": {"task": "promo.dispatch", "schedule": timedelta(seconds=dispatch),
-                     "options": {"expires": max(dispatch * 2, 1.0)}},
-        "sweep": {"task": "promo.sweep", "schedule": timedelta(seconds=sweep),
-                  "options": {"expires": max(sweep * 2, 1.0)}},
-        "reconcile": {"task": "promo.reconcile", "schedule": timedelta(seconds=sweep),
-                      "options": {"expires": max(sweep * 2, 1.0)}},
+        "dispatch": {
+            "task": "promo.dispatch",
+            "schedule": timedelta(seconds=dispatch),
+            "options": {"expires": max(dispatch * 2, 1.0)},
+        },
+        "sweep": {
+            "task": "promo.sweep",
+            "schedule": timedelta(seconds=sweep),
+            "options": {"expires": max(sweep * 2, 1.0)},
+        },
+        "reconcile": {
+            "task": "promo.reconcile",
+            "schedule": timedelta(seconds=sweep),
+            "options": {"expires": max(sweep * 2, 1.0)},
+        },
     }
 
 

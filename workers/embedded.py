@@ -14,8 +14,19 @@ from kombu.transport import sqlalchemy as sqla
 from sqlalchemy import create_engine
 
 ALIAS = "promosqla"
-KOMBU_ONLY = {"polling_interval", "visibility_timeout", "queue_tablename", "message_tablename", "callback",
-              "errback", "max_retries", "interval_start", "interval_step", "interval_max", "retry_errors"}
+KOMBU_ONLY = {
+    "polling_interval",
+    "visibility_timeout",
+    "queue_tablename",
+    "message_tablename",
+    "callback",
+    "errback",
+    "max_retries",
+    "interval_start",
+    "interval_step",
+    "interval_max",
+    "retry_errors",
+}
 
 
 class Channel(sqla.Channel):
@@ -32,5 +43,5 @@ class Transport(sqla.Transport):
 def embedded_url(url: str) -> str:
     TRANSPORT_ALIASES[ALIAS] = "workers.embedded:Transport"
     if url.startswith("sqla+"):
-        return ALIAS + url[len("sqla"):]
+        return ALIAS + url[len("sqla") :]
     return url

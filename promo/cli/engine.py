@@ -17,12 +17,24 @@ def _celery_args(app: App, concurrency: int | None, loglevel: str) -> list[str]:
 
     from workers.app import QUEUE
 
-    return ["-Q", QUEUE, "-c", str(concurrency or app.settings.worker_concurrency), "--loglevel", loglevel,
-            "-n", f"promo-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
+    return [
+        "-Q",
+        QUEUE,
+        "-c",
+        str(concurrency or app.settings.worker_concurrency),
+        "--loglevel",
+        loglevel,
+        "-n",
+        f"promo-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
 
 
 @click.command()
-@click.option("--dry-run", is_flag=True, help="Rehearse on a copy of the ledger: check and log, send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Rehearse on a copy of the ledger: check and log, send nothing."
+)
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: setting).")
 @click.option("--loglevel", default="INFO", show_default=True)
 @pass_app
@@ -46,13 +58,17 @@ def run(app: App, dry_run: bool, concurrency: int | None, loglevel: str) -> None
         from promo.rehearsal import rehearsal_settings
 
         settings = rehearsal_settings(settings, app.engine)
-        click.echo(f"rehearsal: ledger copied to {settings.home}; payloads logged to "
-                   f"{settings.home / 'rehearsal.jsonl'}", err=True)
+        click.echo(
+            f"rehearsal: ledger copied to {settings.home}; payloads logged to "
+            f"{settings.home / 'rehearsal.jsonl'}",
+            err=True,
+        )
     else:
         _ = app.engine  # migrate before the first task
     celery = create_app(settings)
-    celery.worker_main(["worker", "-B", "--scheduler", "celery.beat:Scheduler",
-                        *_celery_args(app, concurrency, loglevel)])
+    celery.worker_main(
+        ["worker", "-B", "--scheduler", "celery.beat:Scheduler", *_celery_args(app, concurrency, loglevel)]
+    )
 
 
 @click.command()
@@ -133,8 +149,14 @@ def _print_status(report: Any) -> None:
     if report.attention:
         table = Table("id", "state", "account", "scheduled", "reason", "next step", title="Needs attention")
         for post in report.attention:
-            table.add_row(str(post["id"]), post["status"], post["account"], post["scheduled_at"],
-                          post["reason"], post["next_step"])
+            table.add_row(
+                str(post["id"]),
+                post["status"],
+                post["account"],
+                post["scheduled_at"],
+                post["reason"],
+                post["next_step"],
+            )
         out.print(table)
 
 
@@ -231,8 +253,13 @@ def resolve(app: App, post_id: int, url: str | None, not_published: bool) -> Non
 
 
 @click.command()
-@click.option("--campaign", "campaign_file", type=click.Path(dir_okay=False), default=None,
-              help="Campaign file (default: examples/jessica-jones-s3.yaml).")
+@click.option(
+    "--campaign",
+    "campaign_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Campaign file (default: examples/jessica-jones-s3.yaml).",
+)
 @click.option("--timeout", default=60.0, show_default=True, help="Give up after this many seconds.")
 @pass_app
 def demo(app: App, campaign_file: str | None, timeout: float) -> None:

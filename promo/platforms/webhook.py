@@ -63,20 +63,28 @@ class WebhookAdapter(BaseAdapter):
 
     def publish(self, post: Post, journal: Journal) -> Published:
         body = json.dumps(self.body(post), ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": post.idempotency_key,
-                   SIGNATURE_HEADER: sign(self.account.secret("signing_secret"), body, int(time.time()))}
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": post.idempotency_key,
+            SIGNATURE_HEADER: sign(self.account.secret("signing_secret"), body, int(time.time())),
+        }
         try:
             response = self._client().post(self.url, content=body, headers=headers, timeout=self.timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise errors.Retryable(f"cannot connect to {self.url}: {exc}", platform=self.platform) from exc
         except httpx.TransportError as exc:
-            raise errors.Ambiguous(f"sent, no answer from {self.url}: {type(exc).__name__}",
-                                   platform=self.platform) from exc
+            raise errors.Ambiguous(
+                f"sent, no answer from {self.url}: {type(exc).__name__}", platform=self.platform
+            ) from exc
         return self._published(post, response)
 
     def body(self, post: Post) -> dict[str, Any]:
-        return {"idempotency_key": post.idempotency_key, "account": post.account,
-                "platform": post.platform, **post.to_payload()}
+        return {
+            "idempotency_key": post.idempotency_key,
+            "account": post.account,
+            "platform": post.platform,
+            **post.to_payload(),
+        }
 
     def _published(self, post: Post, response: httpx.Response) -> Published:
         if response.is_success:
@@ -93,15 +101,18 @@ class WebhookAdapter(BaseAdapter):
             return errors.AuthError(said, platform=self.platform)
         if code == 409:
             existing = _json(response).get("id")
-            return errors.Duplicate(said, platform=self.platform, existing_id=str(existing) if existing else None)
+            return errors.Duplicate(
+                said, platform=self.platform, existing_id=str(existing) if existing else None
+            )
         if code >= 500:
             return errors.Retryable(said, platform=self.platform)
         return errors.Permanent(said, platform=self.platform)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
         try:
-            response = self._client().get(self.url, params={"idempotency_key": post.idempotency_key},
-                                          timeout=self.timeout)
+            response = self._client().get(
+                self.url, params={"idempotency_key": post.idempotency_key}, timeout=self.timeout
+            )
         except httpx.TransportError as exc:
             raise errors.Ambiguous(f"lookup failed: {type(exc).__name__}", platform=self.platform) from exc
         if response.status_code == 404:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,15 @@ from promo.times import utcnow
 
 SECRET_ENV = "PROMO_ACCOUNT_HOOK_SIGNING_SECRET"
 FAST = {
-    "dispatch_interval": 0.2, "dispatch_lookahead": 0.5, "queued_lease": 2.0, "publish_time_limit": 3.0,
-    "sweep_interval": 0.5, "http_timeout": 0.8, "retry_base": 0.5, "retry_max": 2.0, "visibility_timeout": 30,
+    "dispatch_interval": 0.2,
+    "dispatch_lookahead": 0.5,
+    "queued_lease": 2.0,
+    "publish_time_limit": 3.0,
+    "sweep_interval": 0.5,
+    "http_timeout": 0.8,
+    "retry_base": 0.5,
+    "retry_max": 2.0,
+    "visibility_timeout": 30,
 }
 
 
@@ -41,14 +49,22 @@ def make_store(url: str) -> Engine:
 def write_config(folder: Path, hook_url: str, rate_limit: str | None = None) -> Path:
     path = folder / "promo.toml"
     limit = f'rate_limit = "{rate_limit}"\n' if rate_limit else ""
-    path.write_text(f'[accounts.hook]\nplatform = "webhook"\nurl = "{hook_url}"\n{limit}\n'
-                    '[accounts.box]\nplatform = "outbox"\n', encoding="utf-8")
+    path.write_text(
+        f'[accounts.hook]\nplatform = "webhook"\nurl = "{hook_url}"\n{limit}\n'
+        '[accounts.box]\nplatform = "outbox"\n',
+        encoding="utf-8",
+    )
     return path
 
 
 def settings_for(folder: Path, database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"home": folder / "home", "config_file": folder / "promo.toml",
-                              "database_url": database_url, **FAST, **overrides}
+    values: dict[str, Any] = {
+        "home": folder / "home",
+        "config_file": folder / "promo.toml",
+        "database_url": database_url,
+        **FAST,
+        **overrides,
+    }
     return load_settings(**values)
 
 
@@ -57,16 +73,36 @@ def runtime_for(settings: Settings, engine: Engine, secret: str) -> Runtime:
     return Runtime(settings, engine, accounts, actor="test")
 
 
-def add_post(engine: Engine, *, text: str = "Jessica Jones season 3 is coming", account: str = "hook",
-             platform: str = "webhook", due: datetime | None = None, scheduled: datetime | None = None,
-             not_before: datetime | None = None, max_lateness_s: int | None = None,
-             campaign: str | None = None, status: str = "scheduled") -> int:
+def add_post(
+    engine: Engine,
+    *,
+    text: str = "Jessica Jones season 3 is coming",
+    account: str = "hook",
+    platform: str = "webhook",
+    due: datetime | None = None,
+    scheduled: datetime | None = None,
+    not_before: datetime | None = None,
+    max_lateness_s: int | None = None,
+    campaign: str | None = None,
+    status: str = "scheduled",
+) -> int:
     now = utcnow()
     scheduled = scheduled or due or now
-    row = PostRow(idempotency_key=uuid.uuid4().hex, campaign_id=campaign, account=account, platform=platform,
-                  payload=Post.single(platform, account, text).to_payload(), digest="-", status=status,
-                  scheduled_at=scheduled, due_at=due or scheduled, not_before=not_before,
-                  max_lateness_s=max_lateness_s, created_at=now, updated_at=now)
+    row = PostRow(
+        idempotency_key=uuid.uuid4().hex,
+        campaign_id=campaign,
+        account=account,
+        platform=platform,
+        payload=Post.single(platform, account, text).to_payload(),
+        digest="-",
+        status=status,
+        scheduled_at=scheduled,
+        due_at=due or scheduled,
+        not_before=not_before,
+        max_lateness_s=max_lateness_s,
+        created_at=now,
+        updated_at=now,
+    )
     with transaction(engine) as session:
         session.add(row)
         session.flush()
@@ -100,11 +136,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float =
     raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
-def engine_env(folder: Path, database_url: str, broker_url: str | None, secret: str,
-               **overrides: Any) -> dict[str, str]:
+def engine_env(
+    folder: Path, database_url: str, broker_url: str | None, secret: str, **overrides: Any
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMO_")}
-    env.update({"PROMO_HOME": str(folder / "home"), "PROMO_CONFIG_FILE": str(folder / "promo.toml"),
-                "PROMO_DATABASE_URL": database_url, SECRET_ENV: secret})
+    env.update(
+        {
+            "PROMO_HOME": str(folder / "home"),
+            "PROMO_CONFIG_FILE": str(folder / "promo.toml"),
+            "PROMO_DATABASE_URL": database_url,
+            SECRET_ENV: secret,
+        }
+    )
     if broker_url:
         env["PROMO_BROKER_URL"] = broker_url
     for name, value in {**FAST, **overrides}.items():
@@ -118,8 +161,13 @@ class EngineProcess:
     def __init__(self, folder: Path, env: dict[str, str], *args: str) -> None:
         self.log = folder / f"{args[0]}-{uuid.uuid4().hex[:6]}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from promo.cli import main; main()", *args], cwd=folder, env=env,
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-c", "from promo.cli import main; main()", *args],
+            cwd=folder,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -144,10 +192,8 @@ class EngineProcess:
         self.process.wait(5)
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(5)
 
     def output(self) -> str:

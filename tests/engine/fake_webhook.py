@@ -41,7 +41,9 @@ class Receiver:
     release: threading.Event = field(default_factory=threading.Event)
     url: str = ""
 
-    def answer(self, key: str, body: dict[str, Any], signed: bool) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(
+        self, key: str, body: dict[str, Any], signed: bool
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
             self.calls.append(Call(key, body, time.time(), signed))
             mode, self.times = self.mode, self.times - 1
@@ -90,8 +92,11 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             data = json.dumps(body).encode()
             try:
                 self.send_response(code)
-                for name, value in {**headers, "Content-Type": "application/json",
-                                    "Content-Length": str(len(data))}.items():
+                for name, value in {
+                    **headers,
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(data)),
+                }.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)

@@ -32,8 +32,14 @@ def test_compose_runs_only_real_commands() -> None:
 
 
 def promo(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from promo.cli import main; main()", *args], cwd=folder,
-                          env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", "from promo.cli import main; main()", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_pause_resume_retry_resolve_and_status(tmp_path: Path, redis_server: Any) -> None:
@@ -61,8 +67,14 @@ def test_pause_resume_retry_resolve_and_status(tmp_path: Path, redis_server: Any
 def test_demo_publishes_the_seed_campaign_without_redis(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMO_")}
     env["PROMO_HOME"] = str(tmp_path / "home")
-    done = subprocess.run([sys.executable, "-c", "from promo.cli import main; main()", "demo"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=80)
+    done = subprocess.run(
+        [sys.executable, "-c", "from promo.cli import main; main()", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=80,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " published to " in done.stdout
     outbox = (tmp_path / "home" / "demo" / "outbox.jsonl").read_text().splitlines()

@@ -42,7 +42,9 @@ def test_a_second_run_claims_nothing_twice(store: Engine, tmp_path: Any, databas
     assert run(store, settings, T0) == []
 
 
-def test_two_dispatchers_at_once_claim_each_post_once(store: Engine, tmp_path: Any, database_url: str) -> None:
+def test_two_dispatchers_at_once_claim_each_post_once(
+    store: Engine, tmp_path: Any, database_url: str
+) -> None:
     settings = settings_for(tmp_path, database_url, dispatch_batch=7)
     ids = {add_post(store, due=T0) for _ in range(40)}
     claimed: list[int] = []

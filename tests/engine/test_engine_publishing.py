@@ -26,13 +26,14 @@ def claim_one(rt: Any, post_id: int) -> str:
     return claims[0].attempt_id
 
 
-def test_publishes_once_and_records_the_platform_id(make_runtime: Any, store: Engine,
-                                                    receiver: Receiver) -> None:
+def test_publishes_once_and_records_the_platform_id(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
     rt = make_runtime()
     post_id = add_post(store)
     attempt = claim_one(rt, post_id)
     assert publish_claimed(rt, post_id, attempt) == "published"
-    assert publish_claimed(rt, post_id, attempt) == DUPLICATE   # a redelivered message
+    assert publish_claimed(rt, post_id, attempt) == DUPLICATE  # a redelivered message
     row = post(store, post_id)
     assert (row.status, row.platform_id, row.url) == ("published", "wh-1", "https://example.test/p/wh-1")
     assert len(receiver.calls) == 1 and receiver.calls[0].signed
@@ -48,8 +49,9 @@ def test_a_stale_attempt_id_is_fenced_off(make_runtime: Any, store: Engine, rece
     assert receiver.calls == []
 
 
-def test_a_server_error_retries_with_backoff_then_fails(make_runtime: Any, store: Engine,
-                                                        receiver: Receiver) -> None:
+def test_a_server_error_retries_with_backoff_then_fails(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
     rt = make_runtime(max_attempts=2)
     receiver.mode, receiver.times = "error", 5
     post_id = add_post(store)
@@ -68,8 +70,9 @@ def claim_one_at(rt: Any, post_id: int, due: datetime) -> str:
     return claims[0].attempt_id
 
 
-def test_a_429_blocks_the_account_until_its_reset(make_runtime: Any, store: Engine,
-                                                  receiver: Receiver) -> None:
+def test_a_429_blocks_the_account_until_its_reset(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
     rt = make_runtime()
     receiver.mode, receiver.times, receiver.retry_after = "ratelimit", 1, 30
     first, second = add_post(store), add_post(store)
@@ -84,8 +87,9 @@ def test_a_429_blocks_the_account_until_its_reset(make_runtime: Any, store: Engi
     assert report.accounts[0]["account"] == "hook" and report.accounts[0]["blocked_until"]
 
 
-def test_the_account_rate_limit_is_a_shared_window(make_runtime: Any, store: Engine,
-                                                   receiver: Receiver) -> None:
+def test_the_account_rate_limit_is_a_shared_window(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
     rt = make_runtime(rate_limit="2/1h")
     ids = [add_post(store) for _ in range(3)]
     claims = dispatch(rt.db, rt.settings, rt.accounts)
@@ -96,14 +100,17 @@ def test_the_account_rate_limit_is_a_shared_window(make_runtime: Any, store: Eng
 
 def test_permanent_and_auth_errors_fail_with_a_reason(make_runtime: Any, store: Engine) -> None:
     rt = make_runtime()
-    rt.accounts["hook"] = type(rt.accounts["hook"])("hook", "webhook", None, {"url": "http://127.0.0.1:9/x"}, {})
+    rt.accounts["hook"] = type(rt.accounts["hook"])(
+        "hook", "webhook", None, {"url": "http://127.0.0.1:9/x"}, {}
+    )
     post_id = add_post(store)
     assert publish_claimed(rt, post_id, claim_one(rt, post_id)) == "failed"
     assert "signing_secret is not set" in (post(store, post_id).reason or "")
 
 
-def test_accept_then_hang_is_unknown_then_reconciled(make_runtime: Any, store: Engine,
-                                                     receiver: Receiver) -> None:
+def test_accept_then_hang_is_unknown_then_reconciled(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
     rt = make_runtime(http_timeout=0.3)
     receiver.mode, receiver.delay = "hang", 2.0
     post_id = add_post(store)
@@ -115,14 +122,15 @@ def test_accept_then_hang_is_unknown_then_reconciled(make_runtime: Any, store: E
     assert len(receiver.calls) == 1
 
 
-def test_unknown_not_found_on_the_platform_is_sent_again(make_runtime: Any, store: Engine,
-                                                         receiver: Receiver) -> None:
+def test_unknown_not_found_on_the_platform_is_sent_again(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
     rt = make_runtime()
     post_id = add_post(store)
     attempt = claim_one(rt, post_id)
     from promo.publishing import start
 
-    assert start(rt, post_id, attempt, utcnow()) is None        # publishing, then the worker dies
+    assert start(rt, post_id, attempt, utcnow()) is None  # publishing, then the worker dies
     swept = sweep(store, now=utcnow() + timedelta(seconds=10))
     assert swept.unknown == [post_id]
     done = reconcile(rt, now=utcnow() + timedelta(seconds=20))
@@ -160,7 +168,9 @@ def test_person_resolves_and_retries(make_runtime: Any, store: Engine) -> None:
 
 
 @pytest.mark.parametrize("mode", ["dry-run", "outbox"])
-def test_rehearsal_modes_send_nothing(make_runtime: Any, store: Engine, receiver: Receiver, mode: str) -> None:
+def test_rehearsal_modes_send_nothing(
+    make_runtime: Any, store: Engine, receiver: Receiver, mode: str
+) -> None:
     rt = make_runtime(publish_mode=mode)
     post_id = add_post(store)
     assert publish_claimed(rt, post_id, claim_one(rt, post_id)) == "published"

@@ -1,0 +1,39 @@
+"""Run every benchmark in turn: ``python -m bench`` (full) or ``python -m bench --quick`` (smoke).
+
+Flags after the command go to every script (``--quick``, ``--no-record``, ``--doc PATH``);
+``--only NAME[,NAME]`` picks some.
+
+    python -m bench                       # the full set, a quarter of an hour on 2 cores
+    python -m bench --quick --no-record
+    python -m bench --only throughput,lateness
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+
+ORDER = ("startup", "preview", "scale", "throughput", "lateness", "memory")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    names = list(ORDER)
+    if "--only" in argv:
+        at = argv.index("--only")
+        names = argv[at + 1].split(",")
+        del argv[at:at + 2]
+    for name in names:
+        if name not in ORDER:
+            raise SystemExit(f"unknown benchmark {name!r} (known: {', '.join(ORDER)})")
+    for name in names:
+        start = time.perf_counter()
+        print(f"== bench.{name} {' '.join(argv)}", flush=True)
+        sys.argv = [f"bench/{name}.py", *argv]
+        importlib.import_module(f"bench.{name}").main(argv)
+        print(f"== bench.{name} took {time.perf_counter() - start:.0f} s\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""CLI start-up: ``promo --help`` and ``promo queue`` from a cold process, and which heavy modules load.
+
+Each command runs N times as a fresh process (the first run warms the file cache and migrates the
+scratch store; it is not counted); the median and the worst are shown.
+
+    python -m bench.startup               # 10 runs each
+    python -m bench.startup --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Target, parser, report, size, subprocess_env
+
+TARGET_HELP_S = 0.3
+HEAVY = ("celery", "kombu", "tweepy", "atproto", "mastodon", "sqlalchemy", "jinja2", "rich", "httpx",
+         "requests")
+PROBE = ("import sys; from promo.cli import main\n"
+         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+         "print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+
+
+def cold_times(command: list[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, timeout=60)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()[-2000:]}")
+        if i:
+            times.append(elapsed)
+    return times
+
+
+def heavy_imports(env: dict[str, str], cwd: Path) -> str:
+    code = PROBE.format(heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True,
+                         timeout=60).stdout.strip().splitlines()
+    return out[-1] if out else ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args: argparse.Namespace = parser(__doc__.splitlines()[0], default_n=10, quick_n=2).parse_args(argv)
+    runs, script = size(args), Path(sys.executable).with_name("promo")
+    promo = [str(script)] if script.exists() else [sys.executable, "-c", "from promo.cli import main; main()"]
+    rows, targets = [], []
+    with tempfile.TemporaryDirectory(prefix="promo-bench-") as tmp:
+        folder = Path(tmp)
+        env = subprocess_env(PROMO_HOME=str(folder / "home"), PROMO_CONFIG_FILE=str(folder / "promo.toml"))
+        for label, extra in (("promo --help", ["--help"]), ("promo queue", ["queue"])):
+            times = cold_times(promo + extra, env, folder, runs)
+            median = statistics.median(times)
+            rows.append([label, runs, f"{median * 1000:.0f}", f"{max(times) * 1000:.0f}"])
+            if label == "promo --help":
+                targets.append(Target(f"promo --help <= {TARGET_HELP_S} s", median <= TARGET_HELP_S,
+                                      f"{median:.3f} s median"))
+        loaded = heavy_imports(env, folder)
+        baseline = statistics.median(cold_times([sys.executable, "-c", "pass"], env, folder, runs))
+    targets.append(Target("no heavy import on promo --help", not loaded,
+                          loaded or "none of " + ", ".join(HEAVY)))
+    report(args, "CLI start-up: cold processes", ["command", "runs", "median ms", "worst ms"], rows, targets,
+           [f"a bare `python -c pass` takes {baseline * 1000:.0f} ms on this machine (the floor)",
+            "promo queue opens the store (SQLAlchemy) on a migrated SQLite file: most of its cost is "
+            "importing SQLAlchemy"])
+
+
+if __name__ == "__main__":
+    main()
