@@ -33,9 +33,10 @@ def write_campaign(folder: Path, announcements: int) -> Path:
     for i in range(announcements):
         copy = dict(seed[i % len(seed)])
         batch = i // len(seed)
-        copy["key"] = f"{copy['key']}-{batch}"
-        if isinstance(copy.get("at"), str) and copy["at"].startswith("premiere"):
-            copy["at"] = copy["at"].replace("premiere", f"premiere-{batch}", 1)
+        if batch:  # the first copy keeps the seed's keys: templates name schedule.premiere
+            copy["key"] = f"{copy['key']}b{batch}"
+            if isinstance(copy.get("at"), str) and copy["at"].startswith("premiere"):
+                copy["at"] = copy["at"].replace("premiere", f"premiereb{batch}", 1)
         copies.append(copy)
     doc["announcements"] = copies
     shutil.copytree(SEED.parent / "media", folder / "media")

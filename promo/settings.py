@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     max_lateness: timedelta = Field(timedelta(hours=6), description="default late-post policy")
     http_timeout: float = Field(10.0, gt=0, description="seconds for every platform request")
     publish_mode: Literal["live", "dry-run", "outbox"] = Field(
-        "live", description="live: real adapters; dry-run: render, check and log only; outbox: every account writes the outbox")
+        "live",
+        description="live: real adapters; dry-run: render, check and log only; outbox: every account writes the outbox",
+    )
     worker_concurrency: int = Field(2, gt=0, description="worker processes")
     visibility_timeout: int = Field(3600, gt=0, description="Redis transport visibility timeout, seconds")
 

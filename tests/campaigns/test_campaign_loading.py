@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -222,7 +222,8 @@ def test_days_keep_wall_time_and_hours_are_exact(start: datetime, days: int, hou
     assert (by_days.hour, by_days.minute) == (9, 0)
     assert by_days.date() == (anchor.replace(tzinfo=None) + timedelta(days=days)).date()
     by_hours = shift(anchor, 0, hours * 3600, LA)
-    assert by_hours - anchor == timedelta(hours=hours)
+    # compare in UTC: Python subtracts two datetimes of the same zone by wall time
+    assert by_hours.astimezone(UTC) - anchor.astimezone(UTC) == timedelta(hours=hours)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -26,7 +26,7 @@ def _subcommands(name: str, command: click.Command) -> list[tuple[str, click.Com
 def test_help_has_an_example(name: str) -> None:
     command = cli.get_command(click.Context(cli), name)
     assert command is not None
-    for full_name, sub in _subcommands(name, command):
+    for full_name, _sub in _subcommands(name, command):
         result = CliRunner().invoke(cli, [*full_name.split(), "--help"])
         assert result.exit_code == 0, result.output
         assert "Example" in result.output, f"promo {full_name} --help has no example"
