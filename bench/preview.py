@@ -1,7 +1,7 @@
 """Preview: render and check announcements x 10 platforms, posts per second.
 
 The seed campaign's announcements are copied until there are N of them (each copy keeps its kind,
-fields, media and thread; relative times point at the copy's own premiere), written to a scratch
+fields, media and thread; relative times count from the seed's premiere), written to a scratch
 folder, then loaded, rendered with the real templates and checked with each platform's rules.
 
     python -m bench.preview               # 1,000 announcements x 10 accounts
@@ -33,10 +33,8 @@ def write_campaign(folder: Path, announcements: int) -> Path:
     for i in range(announcements):
         copy = dict(seed[i % len(seed)])
         batch = i // len(seed)
-        if batch:  # the first copy keeps the seed's keys: templates name schedule.premiere
+        if batch:  # copies get new keys; relative times still count from the seed's premiere
             copy["key"] = f"{copy['key']}b{batch}"
-            if isinstance(copy.get("at"), str) and copy["at"].startswith("premiere"):
-                copy["at"] = copy["at"].replace("premiere", f"premiereb{batch}", 1)
         copies.append(copy)
     doc["announcements"] = copies
     shutil.copytree(SEED.parent / "media", folder / "media")

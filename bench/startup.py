@@ -24,7 +24,7 @@ HEAVY = ("celery", "kombu", "tweepy", "atproto", "mastodon", "sqlalchemy", "jinj
          "requests")
 PROBE = ("import sys; from promo.cli import main\n"
          "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-         "print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+         "print('HEAVY:' + ' '.join(m for m in {heavy!r} if m in sys.modules))")
 
 
 def cold_times(command: list[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
@@ -43,8 +43,8 @@ def cold_times(command: list[str], env: dict[str, str], cwd: Path, runs: int) ->
 def heavy_imports(env: dict[str, str], cwd: Path) -> str:
     code = PROBE.format(heavy=HEAVY)
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True,
-                         timeout=60).stdout.strip().splitlines()
-    return out[-1] if out else ""
+                         timeout=60).stdout
+    return out.rpartition("HEAVY:")[2].strip()
 
 
 def main(argv: list[str] | None = None) -> None:
