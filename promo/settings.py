@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(2, gt=0, description="worker processes")
     visibility_timeout: int = Field(3600, gt=0, description="Redis transport visibility timeout, seconds")
+
+    @field_validator("max_lateness", mode="before")
+    @classmethod
+    def _read_duration(cls, value: Any) -> Any:
+        """Also accept promo's durations: ``6h``, ``90m``, ``2d``."""
+        if not isinstance(value, str) or value.strip().upper().startswith("P") or ":" in value:
+            return value  # ISO 8601 or HH:MM:SS: pydantic reads those
+        from promo.times import parse_duration
+
+        return parse_duration(value if value.strip()[-1:].isalpha() else f"{value}s")
 
     @classmethod
     def settings_customise_sources(
