@@ -152,7 +152,8 @@ def _watch(database: str, outbox: Path, total: int, timeout: float, out: Any) ->
                 text = line["parts"][0]["text"].splitlines()[0] if line.get("parts") else ""
                 progress.console.print(
                     f"[green]\u2713[/] {line['published_at'][11:19]} "
-                    f"[bold]{line['account']}[/] ({line.get('platform', '?')}): {text[:70]}"
+                    f"[bold]{line['account']:<12}[/] {text}",
+                    no_wrap=True, overflow="ellipsis", markup=True,
                 )
             seen = len(lines)
             progress.update(task, completed=seen)

@@ -35,7 +35,7 @@ PLATFORMS = ("x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "tel
 THREADED = ("x", "mastodon", "bluesky", "threads", "telegram", "webhook", "outbox")  # two parts each
 WITH_IMAGE = ("x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord",
               "webhook", "outbox")
-UNSETTLED = ("failed", "unknown", "held", "cancelled", "paused")
+UNSETTLED = ("failed", "held", "cancelled", "paused")
 
 CAMPAIGN = """\
 campaign: jj-e2e
@@ -102,7 +102,7 @@ def apply_campaign(engine: Engine, path: Path, accounts: dict[str, Account]) -> 
 
     campaign, rendered = render(path, accounts)
     result = apply(engine, plan(engine, campaign, [r.scheduled for r in rendered]), actor="test")
-    assert result.summary().startswith(f"{len(PLATFORMS)} created"), result.summary()
+    assert len(result.by_action("created")) == len(PLATFORMS), result.summary()
     return rendered
 
 
@@ -144,13 +144,12 @@ def test_one_announcement_reaches_every_platform_once(
         for process in processes:
             process.stop()
     published = rows(store)
-    for name, fake in vars(fakes).items():
-        received = fake.calls if name == "hook" else fake.received
-        print(name)
-        for r in received:
-            print("   ", getattr(r, "method", ""), getattr(r, "path", ""), getattr(r, "query", ""),
-                  (getattr(r, "form", None) or getattr(r, "body", b""))
-                  if not isinstance(getattr(r, "body", b""), bytes) or len(getattr(r, "body", b"")) < 600 else "..")
-    for platform, row in published.items():
-        print(platform, row.platform_id, row.url, json.dumps(row.payload)[:100])
+    for r in fakes.linkedin.received + fakes.bluesky.received[2:] + fakes.discord.received + fakes.facebook.received:
+        print(r.path, r.headers, r.body[:1500] if r.body else r.form, r.files.keys())
+    print(fakes.mastodon.received[2].headers)
+    print(fakes.x.received[2].headers)
+    print(published["linkedin"].payload)
+    with transaction(store) as s:
+        from promo.store.tables import Event
+        print([(e.post_id, e.action, e.at) for e in s.scalars(select(Event))])
     raise AssertionError("diagnostic")
