@@ -1,0 +1,199 @@
+"""Helpers for the end-to-end tests: every platform's fake running at once, a promo.toml pointing at them."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fake_webhook import SECRET, FakeWebhookServer, Receiver
+from fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from fakes.discord import FakeDiscord
+from fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
+from fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
+from fakes.mastodon import MASTODON_TOKEN, FakeMastodon
+from fakes.slack import FakeSlack
+from fakes.telegram import TOKEN as TELEGRAM_TOKEN
+from fakes.telegram import FakeTelegram
+from fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
+from fakes.x import CREDENTIALS as X_CREDENTIALS
+from fakes.x import USER as X_USER
+from fakes.x import FakeX
+
+from promo.accounts import Account, env_name, load_accounts
+from promo.preview import RenderedPost
+from promo.times import iso
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO / "templates"
+SEED = REPO / "examples" / "jessica-jones-s3.yaml"
+IMAGE = SEED.parent / "media" / "premiere.png"
+IMAGE_ALT = "Jessica Jones season 3 key art: Jessica and Trish, back to back"
+MEDIA_BASE_URL = "https://cdn.example.com/jj"  # Threads takes images by public URL only
+TELEGRAM_CHAT = "@jessicajones"
+PLATFORMS = ("x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord", "slack",
+             "webhook", "outbox")
+
+CAMPAIGN = """\
+campaign: jj-e2e
+name: Jessica Jones season 3, end to end
+timezone: America/Los_Angeles
+fields:
+  show: Jessica Jones
+  season: 3
+  network: Netflix
+  link: https://www.netflix.com/title/80002311
+  hashtags: [JessicaJones]
+  cast: [Krysten Ritter, Rachael Taylor, Carrie-Anne Moss]
+accounts: [{accounts}]
+defaults:
+  platforms:              # no reply chain through these: the first part only
+    linkedin: {{thread: false}}
+    facebook: {{thread: false}}
+    discord: {{thread: false}}
+    slack: {{thread: false, media: false}}
+announcements:
+  - key: premiere
+    kind: premiere
+    at: "{at}"
+    fields:
+      tagline: "When Jessica crosses paths with a highly intelligent psychopath, she and Trish must team up."
+    media:
+      - path: media/premiere.png
+        alt: "{alt}"
+    thread:
+      - "Starring {{{{ cast | join_names }}}}. Episode 2 is directed by Krysten Ritter."
+"""
+
+
+@dataclass
+class Fakes:
+    """One running fake per platform, and the webhook receiver."""
+
+    x: FakeX
+    mastodon: FakeMastodon
+    bluesky: FakeBluesky
+    threads: FakeThreads
+    linkedin: FakeLinkedIn
+    facebook: FakeFacebook
+    telegram: FakeTelegram
+    discord: FakeDiscord
+    slack: FakeSlack
+    hook: Receiver
+
+    def accounts_toml(self, outbox: Path) -> str:
+        """``[accounts.jj-<platform>]`` for every platform, each pointed at its fake."""
+        return f"""
+[accounts.jj-x]
+platform = "x"
+handle = "@JessicaJones"
+user_id = "{X_USER["id"]}"
+base_url = "{self.x.url}"
+
+[accounts.jj-mastodon]
+platform = "mastodon"
+base_url = "{self.mastodon.url}"
+
+[accounts.jj-bluesky]
+platform = "bluesky"
+handle = "{HANDLE}"
+base_url = "{self.bluesky.url}"
+
+[accounts.jj-threads]
+platform = "threads"
+user_id = "{USER_ID}"
+media_base_url = "{MEDIA_BASE_URL}"
+base_url = "{self.threads.url}"
+
+[accounts.jj-linkedin]
+platform = "linkedin"
+author = "{AUTHOR}"
+base_url = "{self.linkedin.url}"
+
+[accounts.jj-facebook]
+platform = "facebook"
+page_id = "{PAGE_ID}"
+base_url = "{self.facebook.url}"
+
+[accounts.jj-telegram]
+platform = "telegram"
+chat_id = "{TELEGRAM_CHAT}"
+base_url = "{self.telegram.url}"
+
+[accounts.jj-discord]
+platform = "discord"
+base_url = "{self.discord.url}"
+
+[accounts.jj-slack]
+platform = "slack"
+base_url = "{self.slack.url}"
+
+[accounts.jj-webhook]
+platform = "webhook"
+url = "{self.hook.url}"
+
+[accounts.jj-outbox]
+platform = "outbox"
+path = "{outbox.as_posix()}"
+"""
+
+    def credentials(self) -> dict[str, str]:
+        """The ``PROMO_ACCOUNT_<NAME>_<CREDENTIAL>`` variables the worker reads."""
+        values = {("jj-x", name): value for name, value in X_CREDENTIALS.items()} | {
+            ("jj-mastodon", "access_token"): MASTODON_TOKEN,
+            ("jj-bluesky", "app_password"): APP_PASSWORD,
+            ("jj-threads", "access_token"): THREADS_TOKEN,
+            ("jj-linkedin", "access_token"): LINKEDIN_TOKEN,
+            ("jj-facebook", "page_token"): PAGE_TOKEN,
+            ("jj-telegram", "bot_token"): TELEGRAM_TOKEN,
+            ("jj-discord", "webhook_url"): self.discord.webhook_url,
+            ("jj-slack", "webhook_url"): self.slack.webhook_url,
+            ("jj-webhook", "signing_secret"): SECRET,
+        }
+        return {env_name(account, name): value for (account, name), value in values.items()}
+
+
+@contextlib.contextmanager
+def running_fakes() -> Iterator[Fakes]:
+    """Start the nine platform fakes and the webhook receiver; stop them all afterwards."""
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(fake())  # type: ignore[abstract]
+            for fake in (FakeX, FakeMastodon, FakeBluesky, FakeThreads, FakeLinkedIn, FakeFacebook,
+                         FakeTelegram, FakeDiscord, FakeSlack)
+        ]
+        hook = stack.enter_context(FakeWebhookServer())
+        yield Fakes(*servers, hook)  # type: ignore[arg-type]
+
+
+def write_config(folder: Path, fakes: Fakes) -> dict[str, Account]:
+    """``folder/promo.toml`` with one account per platform; the accounts as the worker will read them."""
+    config = folder / "promo.toml"
+    config.write_text(fakes.accounts_toml(folder / "outbox.jsonl"), encoding="utf-8")
+    return load_accounts(config, environ=fakes.credentials())
+
+
+def write_campaign(folder: Path, at: datetime) -> Path:
+    """One premiere announcement due ``at``, to every account, with an image and a one-reply thread."""
+    (folder / "media").mkdir()
+    shutil.copy(IMAGE, folder / "media" / IMAGE.name)
+    path = folder / "campaign.yaml"
+    names = ", ".join(f"jj-{platform}" for platform in PLATFORMS)
+    path.write_text(CAMPAIGN.format(accounts=names, at=iso(at), alt=IMAGE_ALT), encoding="utf-8")
+    return path
+
+
+def render(path: Path, accounts: dict[str, Account]) -> tuple[Any, list[RenderedPost]]:
+    """Load and render a campaign with the repository's templates; every post must pass its rules."""
+    from promo.campaigns import load_campaign
+    from promo.preview import render_campaign
+
+    campaign = load_campaign(path, accounts, TEMPLATES)
+    rendered = render_campaign(campaign, accounts, TEMPLATES)
+    broken = {r.scheduled.post.account: [p.message for p in r.report.problems] for r in rendered if not r.ok}
+    assert not broken, f"previews break a platform rule: {broken}"
+    return campaign, rendered
