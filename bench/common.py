@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -30,7 +31,8 @@ POSTGRES_URL = os.environ.get("PROMO_TEST_POSTGRES", "postgresql+psycopg://postg
 
 
 def parser(description: str, default_n: int, quick_n: int) -> argparse.ArgumentParser:
-    """The flags every script takes: --n, --quick, --no-record, --doc."""
+    """The flags every script takes: --n, --quick, --no-record, --doc. SIGTERM cleans up like Ctrl-C."""
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--n", type=int, default=None, help=f"size (default {default_n})")
     p.add_argument("--quick", action="store_true", help=f"tiny run to prove the script works (n={quick_n})")
@@ -38,6 +40,10 @@ def parser(description: str, default_n: int, quick_n: int) -> argparse.ArgumentP
     p.add_argument("--doc", type=Path, default=DOC, help="where results are appended")
     p.set_defaults(default_n=default_n, quick_n=quick_n)
     return p
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds: workers, redis-server and scratch schemas are stopped
 
 
 def size(args: argparse.Namespace) -> int:

@@ -43,11 +43,12 @@ def raw_celery(folder: Path, broker: str, n: int) -> float:
         worker.stop()
 
 
-def promo_posts(folder: Path, database_url: str, broker: str | None, n: int) -> tuple[float, str]:
+def promo_posts(folder: Path, database_url: str, broker: str | None, n: int,
+                settings: dict[str, Any]) -> tuple[float, str]:
     """Posts per second through promo, and whether each went out exactly once."""
     engine = make_store(database_url)
     insert_posts(engine, [datetime.now(UTC)] * n)
-    worker = Worker.promo(folder, promo_env(folder, database_url, broker, **ENGINE_SETTINGS))
+    worker = Worker.promo(folder, promo_env(folder, database_url, broker, **settings))
     try:
         worker.wait_for("promo.publish", n, timeout=60 + n / 50)
         rate = worker.rate("promo.publish")
@@ -59,32 +60,44 @@ def promo_posts(folder: Path, database_url: str, broker: str | None, n: int) -> 
 
 
 def run(args: argparse.Namespace) -> list[list[Any]]:
-    n, rows = size(args), []
+    n, rows, settings = size(args), [], {**ENGINE_SETTINGS, **dict(args.set)}
     with tempfile.TemporaryDirectory(prefix="promo-bench-") as tmp:
         folder = Path(tmp)
         with redis_server(folder) as redis_url:
             raw = raw_celery(folder / "raw-redis", redis_url, n)
             rows.append(["raw Celery no-op", "Redis", "-", n, f"{raw:.0f}", "1.00", "-"])
             sqlite_url = f"sqlite:///{folder / 'redis-sqlite' / 'promo.db'}"
-            rate, once = promo_posts(folder / "redis-sqlite", sqlite_url, redis_url, n)
+            rate, once = promo_posts(folder / "redis-sqlite", sqlite_url, redis_url, n, settings)
             rows.append(["promo", "Redis", "SQLite", n, f"{rate:.0f}", f"{rate / raw:.2f}", once])
             if not args.skip_postgres:
                 with postgres_schema() as pg_url:
-                    rate, once = promo_posts(folder / "redis-pg", pg_url, redis_url, n)
+                    rate, once = promo_posts(folder / "redis-pg", pg_url, redis_url, n, settings)
                 rows.append(["promo", "Redis", "PostgreSQL", n, f"{rate:.0f}", f"{rate / raw:.2f}", once])
+        if args.skip_embedded:
+            return rows
         small = min(n, args.embedded_n)
         broker = f"sqla+sqlite:///{folder / 'raw-embedded' / 'broker.db'}"
         raw = raw_celery(folder / "raw-embedded", broker, small)
         rows.append(["raw Celery no-op", "embedded (SQLite)", "-", small, f"{raw:.0f}", "1.00", "-"])
         sqlite_url = f"sqlite:///{folder / 'embedded' / 'promo.db'}"
-        rate, once = promo_posts(folder / "embedded", sqlite_url, None, small)
+        rate, once = promo_posts(folder / "embedded", sqlite_url, None, small, settings)
         rows.append(["promo", "embedded (SQLite)", "SQLite", small, f"{rate:.0f}", f"{rate / raw:.2f}", once])
     return rows
+
+
+def setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set wants name=value, got {text!r}")
+    return name, value
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0], default_n=10_000, quick_n=40)
     p.add_argument("--skip-postgres", action="store_true", help="Redis+SQLite and embedded only")
+    p.add_argument("--skip-embedded", action="store_true", help="Redis only")
+    p.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
+                   help="a promo setting for the worker, e.g. --set dispatch_batch=200")
     p.add_argument("--embedded-n", type=int, default=2_000,
                    help="posts on the embedded broker (default 2,000: it is the slow one)")
     args = p.parse_args(argv)
@@ -94,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     report(args, "Throughput: posts due now, promo vs raw Celery no-op (same run, same broker)",
            ["engine", "broker", "store", "n", "per second", "ratio to raw", "each once"], rows, targets,
            [f"one worker process, prefork -c 2, prefetch 1, late acks, loglevel INFO; promo settings "
-            f"{ENGINE_SETTINGS}; zero-latency bench.recording:RecordingAdapter"])
+            f"{ {**ENGINE_SETTINGS, **dict(args.set)} }; zero-latency bench.recording:RecordingAdapter"])
 
 
 if __name__ == "__main__":

@@ -185,7 +185,8 @@ class BlueskyAdapter(BaseAdapter):
 
         _, data, _ = media_file(self.platform, media)
         with self.boundary():
-            blob = self.client.upload_blob(data).blob
+            blob = self.client.com.atproto.repo.upload_blob(
+                data, headers={"Content-Type": media.mime or "application/octet-stream"}).blob
         return {"alt": media.alt, "image": blob.model_dump(by_alias=True, exclude_none=True)}
 
     def _find(self, post: Post, index: int) -> str | None:

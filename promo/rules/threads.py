@@ -34,8 +34,14 @@ class ThreadsRules(TextRules):
         return emoji_as_bytes_length(text)
 
     def extra_problems(self, part: Part, index: int) -> list[Problem]:
+        problems = []
         count = len(find_links(part.text))
-        if count <= self.max_links:
-            return []
-        message = f"{self.where(index)}{count} links, at most {self.max_links}"
-        return [Problem("too_many_links", message, index)]
+        if count > self.max_links:
+            message = f"{self.where(index)}{count} links, at most {self.max_links}"
+            problems.append(Problem("too_many_links", message, index))
+        if part.media and not self.options.get("media_base_url"):
+            # Threads fetches media from a public URL; without one the publish would be refused.
+            message = (f"{self.where(index)}Threads takes media only from a public URL: set media_base_url "
+                       "on the account, or drop the media for Threads")
+            problems.append(Problem("media_url", message, index))
+        return problems

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -162,13 +161,10 @@ def test_a_bad_kind_declaration_is_a_config_error(templates) -> None:
         Kinds(templates)
 
 
-def test_render_is_fast(write_campaign, accounts, templates) -> None:
-    """Thousands of posts a second, rendered and checked (compiled templates are cached)."""
+def test_render_many(write_campaign, accounts, templates) -> None:
+    """A large campaign renders (bench/ measures how fast)."""
     items = "".join(f"  - key: a{i}\n    kind: premiere\n    at: 2019-06-14 00:01\n" for i in range(400))
     campaign = load_campaign(write_campaign(HEAD + items), accounts, templates)
     render_campaign(campaign, accounts, templates)  # warm the rule modules
-    started = time.perf_counter()
     posts = render_campaign(campaign, accounts, templates)
-    elapsed = time.perf_counter() - started
-    assert len(posts) == 2000
-    assert len(posts) / elapsed > 2500, f"{len(posts) / elapsed:.0f} posts/s"
+    assert len(posts) == 2000  # speed is measured by bench/, not asserted here

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fake_webhook import SECRET, FakeWebhookServer, Receiver
 from fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 from fakes.discord import FakeDiscord
 from fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
+from fakes.harness import FakeServer
 from fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
 from fakes.mastodon import MASTODON_TOKEN, FakeMastodon
 from fakes.slack import FakeSlack
@@ -157,17 +158,30 @@ path = "{outbox.as_posix()}"
         return {env_name(account, name): value for (account, name), value in values.items()}
 
 
+S = TypeVar("S", bound=FakeServer)
+
+
+def _started(stack: contextlib.ExitStack, server: S) -> S:
+    stack.enter_context(server)
+    return server
+
+
 @contextlib.contextmanager
 def running_fakes() -> Iterator[Fakes]:
     """Start the nine platform fakes and the webhook receiver; stop them all afterwards."""
     with contextlib.ExitStack() as stack:
-        servers = [
-            stack.enter_context(fake())  # type: ignore[abstract]
-            for fake in (FakeX, FakeMastodon, FakeBluesky, FakeThreads, FakeLinkedIn, FakeFacebook,
-                         FakeTelegram, FakeDiscord, FakeSlack)
-        ]
-        hook = stack.enter_context(FakeWebhookServer())
-        yield Fakes(*servers, hook)  # type: ignore[arg-type]
+        yield Fakes(
+            x=_started(stack, FakeX()),
+            mastodon=_started(stack, FakeMastodon()),
+            bluesky=_started(stack, FakeBluesky()),
+            threads=_started(stack, FakeThreads()),
+            linkedin=_started(stack, FakeLinkedIn()),
+            facebook=_started(stack, FakeFacebook()),
+            telegram=_started(stack, FakeTelegram()),
+            discord=_started(stack, FakeDiscord()),
+            slack=_started(stack, FakeSlack()),
+            hook=stack.enter_context(FakeWebhookServer()),
+        )
 
 
 def write_config(folder: Path, fakes: Fakes) -> dict[str, Account]:

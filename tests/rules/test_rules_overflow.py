@@ -47,7 +47,7 @@ def test_a_post_that_fits_is_returned_as_is() -> None:
 
 @pytest.mark.parametrize("platform", ["x", "bluesky", "threads"])
 def test_truncate_fits_and_ends_at_a_word_with_an_ellipsis(platform: str) -> None:
-    rules = rules_for(platform)
+    rules = rules_for(platform, {"media_base_url": "https://media.example.com"})
     cut = fit(post(platform, STORY * 2, POSTER), rules, "truncate")
     assert rules.check(cut).ok
     assert cut.text.endswith("…") and cut.media == (POSTER,)
@@ -76,7 +76,7 @@ def test_telegram_caption_truncates_to_1024() -> None:
 
 @pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads", "telegram", "discord"])
 def test_thread_splits_into_fitting_parts_with_media_on_the_first(platform: str) -> None:
-    rules = rules_for(platform)
+    rules = rules_for(platform, {"media_base_url": "https://media.example.com"})
     text = " ".join([STORY] * 12)
     thread = fit(post(platform, text, POSTER), rules, "thread")
     assert len(thread.parts) > 1
@@ -98,7 +98,7 @@ def test_thread_prefers_sentence_boundaries() -> None:
 @pytest.mark.parametrize("platform", ["linkedin", "facebook"])
 def test_thread_on_a_platform_without_threads_is_refused(platform: str) -> None:
     with pytest.raises(PostInvalid, match="has no threads"):
-        fit(post(platform, "a " * 40000), rules_for(platform), "thread")
+        fit(post(platform, "a " * 40000), rules_for(platform, {"media_base_url": "https://media.example.com"}), "thread")
 
 
 def test_thread_refuses_a_link_longer_than_a_part() -> None:

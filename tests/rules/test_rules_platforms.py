@@ -16,8 +16,12 @@ def image(size: int = 1000, mime: str = "image/jpeg", alt: str = "poster") -> Me
     return Media("/campaign/poster.jpg", alt, size, mime)
 
 
+# Options a configured account of each platform carries (Threads needs a public media folder).
+OPTIONS = {"threads": {"media_base_url": "https://media.example.com/jj"}}
+
+
 def codes(platform: str, *parts: Part) -> list[tuple[str, int]]:
-    report = rules_for(platform).check(Post(platform, "acct", parts))
+    report = rules_for(platform, OPTIONS.get(platform)).check(Post(platform, "acct", parts))
     return [(p.code, p.part) for p in report.problems]
 
 
@@ -101,6 +105,11 @@ MEDIA_CASES = [
     ("webhook", (image(10**9, "application/zip"),) * 20, []),
     ("outbox", (image(alt=""),), []),
 ]
+
+
+def test_threads_media_needs_a_public_url() -> None:
+    report = rules_for("threads").check(Post("threads", "acct", (Part("poster", (image(),)),)))
+    assert [p.code for p in report.problems] == ["media_url"]
 
 
 @pytest.mark.parametrize(("platform", "media", "expected"), MEDIA_CASES)
