@@ -11,6 +11,8 @@ from rulekit import plain_texts
 from promo.errors import ConfigError, PostInvalid
 from promo.posts import Media, Post
 from promo.rules import rules_for
+
+MEDIA_OPTIONS = {"media_base_url": "https://media.example.com"}  # Threads needs a public media folder
 from promo.rules.counting import find_links
 from promo.rules.overflow import fit
 
@@ -47,7 +49,7 @@ def test_a_post_that_fits_is_returned_as_is() -> None:
 
 @pytest.mark.parametrize("platform", ["x", "bluesky", "threads"])
 def test_truncate_fits_and_ends_at_a_word_with_an_ellipsis(platform: str) -> None:
-    rules = rules_for(platform, {"media_base_url": "https://media.example.com"})
+    rules = rules_for(platform, MEDIA_OPTIONS)
     cut = fit(post(platform, STORY * 2, POSTER), rules, "truncate")
     assert rules.check(cut).ok
     assert cut.text.endswith("…") and cut.media == (POSTER,)
@@ -76,7 +78,7 @@ def test_telegram_caption_truncates_to_1024() -> None:
 
 @pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads", "telegram", "discord"])
 def test_thread_splits_into_fitting_parts_with_media_on_the_first(platform: str) -> None:
-    rules = rules_for(platform, {"media_base_url": "https://media.example.com"})
+    rules = rules_for(platform, MEDIA_OPTIONS)
     text = " ".join([STORY] * 12)
     thread = fit(post(platform, text, POSTER), rules, "thread")
     assert len(thread.parts) > 1
@@ -98,7 +100,7 @@ def test_thread_prefers_sentence_boundaries() -> None:
 @pytest.mark.parametrize("platform", ["linkedin", "facebook"])
 def test_thread_on_a_platform_without_threads_is_refused(platform: str) -> None:
     with pytest.raises(PostInvalid, match="has no threads"):
-        fit(post(platform, "a " * 40000), rules_for(platform, {"media_base_url": "https://media.example.com"}), "thread")
+        fit(post(platform, "a " * 40000), rules_for(platform, MEDIA_OPTIONS), "thread")
 
 
 def test_thread_refuses_a_link_longer_than_a_part() -> None:
