@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from rulekit import plain_texts
@@ -11,12 +9,11 @@ from rulekit import plain_texts
 from promo.errors import ConfigError, PostInvalid
 from promo.posts import Media, Post
 from promo.rules import rules_for
-
-MEDIA_OPTIONS = {"media_base_url": "https://media.example.com"}  # Threads needs a public media folder
 from promo.rules.counting import find_links
 from promo.rules.overflow import fit
 
-SEED = Path("/work/shared/seed/jessica-jones-s3-featurette.txt")
+MEDIA_OPTIONS = {"media_base_url": "https://media.example.com"}  # Threads needs a public media folder
+
 STORY = (
     "There will be no more supervillains telling Krysten Ritter to smile, now she's telling people what "
     "to do. The star of Jessica Jones makes her directorial debut in the third and final season of the "
@@ -110,8 +107,7 @@ def test_thread_refuses_a_link_longer_than_a_part() -> None:
 
 
 def test_seed_story_threads_on_x() -> None:
-    story = SEED.read_text(encoding="utf-8").split("\n\n", 2)[1]
-    thread = fit(post("x", story), rules_for("x"), "thread")
+    thread = fit(post("x", STORY), rules_for("x"), "thread")
     assert rules_for("x").check(thread).ok and len(thread.parts) >= 2
 
 
