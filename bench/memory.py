@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
            [Target(f"RSS growth <= {TARGET_GROWTH:.0%} over {n:,} posts", growth <= TARGET_GROWTH,
                    f"{growth:+.1%}")],
            [f"promo run -c 2 (main process with the beat schedule, two pool children), Redis, SQLite; "
-            f"warm-up {warm:,} posts; settings {ENGINE_SETTINGS}"])
+            f"warm-up {warm:,} posts; promo's default settings"])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Flags after the command go to every script (``--quick``, ``--no-record``, ``--doc PATH``);
 ``--only NAME[,NAME]`` picks some.
 
-    python -m bench                       # the full set, a quarter of an hour on 2 cores
+    python -m bench                       # the full set, about 20 minutes on 2 cores
     python -m bench --quick --no-record
     python -m bench --only throughput,lateness
 """
@@ -14,7 +14,7 @@ import importlib
 import sys
 import time
 
-ORDER = ("startup", "preview", "scale", "throughput", "lateness", "memory")
+ORDER = ("startup", "preview", "scale", "floor", "hotspots", "throughput", "lateness", "memory")
 
 
 def main(argv: list[str] | None = None) -> None:

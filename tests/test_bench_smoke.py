@@ -46,6 +46,16 @@ def test_scale(tmp_path: Path) -> None:
     assert "PostgreSQL" in text
 
 
+def test_floor(tmp_path: Path) -> None:
+    assert_recorded(run("floor", tmp_path), "Floor: the ledger protocol in plain SQL")
+
+
+def test_hotspots(tmp_path: Path) -> None:
+    text = run("hotspots", tmp_path)
+    assert_recorded(text, "Hotspots: one publish")
+    assert "ledger.transition" in text
+
+
 @pytest.mark.slow
 def test_throughput(tmp_path: Path) -> None:
     text = run("throughput", tmp_path, "--skip-postgres", "--n", "20")
@@ -57,7 +67,7 @@ def test_throughput(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_lateness(tmp_path: Path) -> None:
-    text = run("lateness", tmp_path, "--skip-embedded", "--n", "10", "--spread", "2")
+    text = run("lateness", tmp_path, "--skip-embedded", "--skip-postgres", "--n", "10", "--spread", "2")
     assert_recorded(text, "Lateness")
 
 
