@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test install install-services lint typecheck unit bench-smoke clean
+.PHONY: demo test install install-services lint typecheck unit bench-smoke bench clean
 
 demo: install
 	$(BIN)/promo demo
@@ -30,3 +30,9 @@ unit: install
 
 clean:
 	rm -rf $(VENV) .promo .pytest_cache .mypy_cache .ruff_cache
+
+bench-smoke: install-services
+	$(BIN)/pytest -q tests/test_bench_smoke.py
+
+bench: install-services
+	$(BIN)/python -m bench

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date as date_type
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -57,6 +58,10 @@ def join_names(value: str | Iterable[str], last: str = " and ") -> str:
 
 
 def _local(context: jinja2.runtime.Context, value: datetime | str) -> datetime:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # the usual "undefined name" error, with its template line
+    if not isinstance(value, (str, date_type)):
+        raise ValueError(f"a date filter needs a date or time, got {value!r}")
     tz = ZoneInfo(str(context.get("timezone", "UTC")))
     return as_aware(value, tz).astimezone(tz)
 
@@ -144,6 +149,8 @@ class Renderer:
             return tidy(template.render(context))
         except jinja2.TemplateError as exc:
             raise self._runtime_error(exc, None, 0) from None
+        except (TypeError, ValueError) as exc:  # a filter given the wrong kind of value
+            raise self._runtime_error(exc, None, 0) from None
 
     def render_inline(self, source: str, context: Mapping[str, Any], *, file: str, line: int) -> str:
         """A template written in the campaign file (``text:``, a thread entry) at ``file:line``."""
@@ -154,21 +161,22 @@ class Renderer:
             return tidy(template.render(context))
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc, file, line) from None
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, TypeError, ValueError) as exc:
             raise self._runtime_error(exc, file, line) from None
 
     def _syntax_error(self, exc: jinja2.TemplateSyntaxError, file: str | None, line: int) -> TemplateError:
         where, at = _place(exc.filename, exc.lineno, file, line)
         return TemplateError(f"syntax error: {exc.message}", file=where, line=at)
 
-    def _runtime_error(self, exc: jinja2.TemplateError, file: str | None, line: int) -> TemplateError:
+    def _runtime_error(self, exc: Exception, file: str | None, line: int) -> TemplateError:
         filename, lineno = _template_frame(exc.__traceback__, self.templates_dir)
         where, at = _place(filename, lineno, file, line)
         match = _UNDEFINED_NAME.search(str(exc))
         name = (match.group(1) or match.group(2)) if match else None
         if isinstance(exc, jinja2.UndefinedError) and name:
             return TemplateError(f"undefined name {name!r}", file=where, line=at, name=name)
-        return TemplateError(str(exc.message or exc), file=where, line=at, name=name)
+        message = getattr(exc, "message", None) or str(exc)
+        return TemplateError(str(message), file=where, line=at, name=name)
 
 
 _RENDERERS: dict[Path, tuple[tuple[tuple[str, int, int], ...], Renderer]] = {}

@@ -9,7 +9,7 @@ and seconds are absolute (``premiere - 2h`` is exactly two hours earlier).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,7 +68,7 @@ def parse_spec(value: Any, *, field: str, line: int, file: str, tz: ZoneInfo,
         found = _LOOKS_LIKE_KEY.match(text)
         if found and not text[:1].isdigit():
             raise CampaignError(f"unknown announcement {found.group(1)!r} in {text!r} "
-                                f"(known: {', '.join(sorted(keys))})", file=file, line=line,
+                                f"(known: {_some(keys)})", file=file, line=line,
                                 field=field) from None
         hint = "; or relative, e.g. premiere - 3d" if "cannot read" in str(exc) else ""
         raise CampaignError(f"{exc}{hint}", file=file, line=line, field=field) from None
@@ -101,7 +101,7 @@ def _parse_mapping(value: Mapping[str, Any], *, field: str, line: int, file: str
                             file=file, line=line, field=field)
     anchor = str(value.get("after", value.get("before")))
     if anchor not in keys:
-        raise CampaignError(f"unknown announcement {anchor!r} (known: {', '.join(sorted(keys))})",
+        raise CampaignError(f"unknown announcement {anchor!r} (known: {_some(keys)})",
                             file=file, line=line, field=field)
     offset = str(value.get("offset", "0s")).strip()
     if "before" in value:
@@ -156,3 +156,10 @@ def resolve_relative(spec: TimeSpec, schedule: Mapping[str, datetime], tz: ZoneI
         return spec.moment.astimezone(tz)
     assert spec.anchor is not None
     return shift(schedule[spec.anchor], spec.days, spec.seconds, tz)
+
+
+def _some(keys: Iterable[str], most: int = 8) -> str:
+    """A few known keys for an error line, not thousands."""
+    ordered = sorted(keys)
+    shown = ", ".join(ordered[:most])
+    return shown + (f" and {len(ordered) - most} more" if len(ordered) > most else "")
