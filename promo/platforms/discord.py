@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
 from promo.errors import Ambiguous
-from promo.platforms.http import HttpAdapter, error_for_status, error_message, media_file, redact
+from promo.platforms.http import HttpAdapter, error_for_status, error_message, media_file, webhook_endpoint
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Part, Post, Published
 
@@ -26,14 +25,7 @@ class DiscordAdapter(HttpAdapter):
     content_limit: ClassVar[int] = 2000
 
     def base_url(self) -> str:
-        webhook = urlsplit(self.account.secret("webhook_url"))
-        redact(webhook.path.rsplit("/", 1)[-1])  # the webhook token
-        host = (
-            self.account.base_url.rstrip("/")
-            if self.account.base_url
-            else f"{webhook.scheme}://{webhook.netloc}"
-        )
-        return host + webhook.path
+        return webhook_endpoint(self.account)
 
     def publish(self, post: Post, journal: Journal) -> Published:
         ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part))

@@ -22,13 +22,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from promo.errors import Ambiguous, AuthError, Permanent, PublishError, RateLimited, Retryable
 from promo.platforms.base import BaseAdapter
 from promo.times import utcnow
+
+if TYPE_CHECKING:
+    from promo.accounts import Account
 
 USER_AGENT = "promo (+https://github.com/promo-scheduler/promo)"
 RESET_HEADERS = ("retry-after", "x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset")
@@ -58,6 +62,14 @@ def redact(secret: str) -> None:
     """Never let ``secret`` (part of a URL) reach a log line."""
     if len(secret) >= 6:
         _REDACTOR.secrets.add(secret)
+
+
+def webhook_endpoint(account: Account) -> str:
+    """A secret webhook URL (Discord, Slack), its token redacted from logs; ``base_url`` replaces the host."""
+    webhook = urlsplit(account.secret("webhook_url"))
+    redact(webhook.path.rsplit("/", 1)[-1])  # the webhook token
+    host = account.base_url.rstrip("/") if account.base_url else f"{webhook.scheme}://{webhook.netloc}"
+    return host + webhook.path
 
 
 def make_client(
