@@ -30,7 +30,6 @@ from promo.planning import (
     json_safe,
     scheduled_digest,
     seconds,
-    to_utc,
 )
 from promo.posts import ScheduledPost
 from promo.store import states
@@ -84,11 +83,11 @@ def _write_announcements(session: Session, plan: Plan) -> None:
         if op == "insert":
             session.execute(insert(Announcement).values(
                 campaign_id=plan.campaign_id, key=state.key, kind=state.kind, fields=state.fields,
-                scheduled_at=to_utc(state.scheduled_at), removed=False))
+                scheduled_at=state.scheduled_at, removed=False))
             continue
         where = (Announcement.campaign_id == plan.campaign_id, Announcement.key == state.key)
         values: dict[str, Any] = {"removed": True} if op == "remove" else {
-            "kind": state.kind, "fields": state.fields, "scheduled_at": to_utc(state.scheduled_at),
+            "kind": state.kind, "fields": state.fields, "scheduled_at": state.scheduled_at,
             "removed": False}
         session.execute(update(Announcement).where(*where).values(**values))
 
@@ -140,9 +139,9 @@ def row_values(scheduled: ScheduledPost) -> dict[str, Any]:
     """The ledger columns a rendered post decides (everything but identity and state)."""
     return {"kind": scheduled.kind, "platform": scheduled.post.platform,
             "payload": json_safe(scheduled.post.to_payload()), "digest": scheduled_digest(scheduled),
-            "scheduled_at": to_utc(scheduled.scheduled_at), "not_before": to_utc(scheduled.not_before),
+            "scheduled_at": scheduled.scheduled_at, "not_before": scheduled.not_before,
             "max_lateness_s": seconds(scheduled.max_lateness),
-            "due_at": to_utc(due_time(scheduled.scheduled_at, scheduled.not_before))}
+            "due_at": due_time(scheduled.scheduled_at, scheduled.not_before)}
 
 
 def _current(session: Session, post_id: int) -> tuple[str, str] | None:

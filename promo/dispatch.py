@@ -37,7 +37,7 @@ from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import transition
 from promo.store.tables import PostRow
-from promo.times import from_storage, iso, utcnow
+from promo.times import iso, utcnow
 
 ACTOR = "dispatcher"
 
@@ -143,9 +143,9 @@ def _due_rows(session: Session, horizon: datetime, batch: int) -> list[Any]:
 
 def earliest_send(row: Any) -> datetime:
     """The due time, never before the embargo."""
-    due = from_storage(row.due_at)
+    due = row.due_at
     if row.not_before is not None:
-        return max(due, from_storage(row.not_before))
+        return max(due, row.not_before)
     return due
 
 
@@ -159,9 +159,9 @@ def allowed_lateness(row: Any, account: Account | None, settings: Settings) -> t
 
 def lateness_reason(row: Any, account: Account | None, settings: Settings, now: datetime) -> str | None:
     """Why a post is too late to send as written, or None. Lateness counts from its intended time."""
-    intended = from_storage(row.scheduled_at)
+    intended = row.scheduled_at
     if row.not_before is not None:
-        intended = max(intended, from_storage(row.not_before))
+        intended = max(intended, row.not_before)
     allowed = allowed_lateness(row, account, settings)
     overdue = now - intended
     if overdue <= allowed:

@@ -21,13 +21,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from promo.errors import CampaignError
 from promo.posts import ScheduledPost
 from promo.store import states
-from promo.times import from_storage, iso, zone
+from promo.times import iso, zone
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -206,16 +206,7 @@ def due_time(scheduled_at: datetime, not_before: datetime | None) -> datetime:
 
 
 def _utc(value: datetime) -> str:
-    return iso(from_storage(value))
-
-
-@overload
-def to_utc(value: datetime) -> datetime: ...
-@overload
-def to_utc(value: None) -> None: ...
-def to_utc(value: datetime | None) -> datetime | None:
-    """Times go into the store as UTC: SQLite keeps the wall time and drops the offset."""
-    return None if value is None else value.astimezone(UTC)
+    return iso(value.astimezone(UTC))
 
 
 # -- plan ----------------------------------------------------------------------------------------
@@ -272,13 +263,13 @@ def _announcement_ops(campaign: CampaignLike, stored: Mapping[str, Any]) -> list
         row = stored.get(item.key)
         if row is None:
             ops.append(("insert", state))
-        elif (row.kind, row.fields, from_storage(row.scheduled_at), row.removed) != (
+        elif (row.kind, row.fields, row.scheduled_at, row.removed) != (
                 state.kind, state.fields, state.scheduled_at, False):
             ops.append(("update", state))
     file_keys = {a.key for a in campaign.announcements}
     for key, row in stored.items():
         if key not in file_keys and not row.removed:
-            gone = AnnouncementState(key, row.kind, row.fields, from_storage(row.scheduled_at))
+            gone = AnnouncementState(key, row.kind, row.fields, row.scheduled_at)
             ops.append(("remove", gone))
     return ops
 
@@ -318,7 +309,7 @@ def _gone(row: PostRow, file_keys: set[str]) -> PlanEntry | None:
         return None
     why = "account dropped" if row.announcement in file_keys else "announcement removed"
     entry = PlanEntry(CANCELLED, row.campaign_id, row.announcement, row.account, row.platform,
-                      from_storage(row.scheduled_at), row.id, row.status, reason=why,
+                      row.scheduled_at, row.id, row.status, reason=why,
                       expected_digest=row.digest)
     if row.status in states.MAYBE_SENT:
         return replace(entry, action=LOCKED, reason=f"{why}, but already {row.status}: cannot cancel")
@@ -328,10 +319,10 @@ def _gone(row: PostRow, file_keys: set[str]) -> PlanEntry | None:
 def describe_changes(row: PostRow, post: ScheduledPost, tz: ZoneInfo) -> tuple[str, ...]:
     """What differs between the ledger row and the file, in words: ``time A -> B``, ``text``."""
     changes: list[str] = []
-    old_time, new_time = from_storage(row.scheduled_at), post.scheduled_at
+    old_time, new_time = row.scheduled_at, post.scheduled_at
     if old_time != new_time:
         changes.append(f"time {show_time(old_time, tz)} -> {show_time(new_time, tz)}")
-    old_nb = from_storage(row.not_before) if row.not_before else None
+    old_nb = row.not_before if row.not_before else None
     if old_nb != post.not_before:
         changes.append(f"not_before {show_time(old_nb, tz)} -> {show_time(post.not_before, tz)}")
     if row.max_lateness_s != seconds(post.max_lateness):

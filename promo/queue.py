@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
-from promo.planning import due_time, post_digest, to_utc
+from promo.planning import due_time, post_digest
 from promo.posts import Post
 from promo.store import states
-from promo.times import from_storage, iso, utcnow, zone
+from promo.times import iso, utcnow, zone
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -54,7 +54,7 @@ class PostView:
     def of(cls, row: PostRow) -> PostView:
         parts = row.payload.get("parts") or [{}]
         return cls(row.id, row.campaign_id, row.announcement, row.account, row.platform, row.status,
-                   from_storage(row.scheduled_at), from_storage(row.due_at), str(parts[0].get("text", "")),
+                   row.scheduled_at, row.due_at, str(parts[0].get("text", "")),
                    row.attempts, row.url, row.reason)
 
     def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
@@ -77,7 +77,7 @@ class EventView:
 
     @classmethod
     def of(cls, event: Event) -> EventView:
-        return cls(event.id, from_storage(event.at), event.action, event.from_status, event.to_status,
+        return cls(event.id, event.at, event.action, event.from_status, event.to_status,
                    event.actor, event.attempt_id, dict(event.detail or {}))
 
     def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
@@ -122,10 +122,6 @@ def _shown(value: datetime | None, tz: ZoneInfo | None) -> str | None:
     return iso(value.astimezone(tz) if tz else value)
 
 
-def _optional(value: datetime | None) -> datetime | None:
-    return from_storage(value) if value is not None else None
-
-
 # -- reading -------------------------------------------------------------------------------------
 
 def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
@@ -162,8 +158,8 @@ def get_post(engine: Engine, post_id: int) -> PostDetail:
         row = _row(session, post_id)
         events = session.scalars(select(Event).where(Event.post_id == post_id).order_by(Event.id))
         return PostDetail(PostView.of(row), row.idempotency_key, row.kind, dict(row.payload),
-                          _optional(row.not_before), row.max_lateness_s, row.platform_id,
-                          _optional(row.published_at), from_storage(row.created_at),
+                          row.not_before, row.max_lateness_s, row.platform_id,
+                          row.published_at, row.created_at,
                           tuple(EventView.of(e) for e in events))
 
 
@@ -231,10 +227,10 @@ def reschedule(engine: Engine, post_id: int, at: datetime, actor: str = "cli") -
         status = row.status
         if status not in RESCHEDULABLE:
             raise TransitionRefused(post_id, status, "reschedule")
-        old = from_storage(row.scheduled_at)
-        not_before = _optional(row.not_before)
+        old = row.scheduled_at
+        not_before = row.not_before
         target = states.PAUSED if status == states.PAUSED else states.SCHEDULED
-        values: dict[str, Any] = {"scheduled_at": to_utc(at), "due_at": to_utc(due_time(at, not_before)),
+        values: dict[str, Any] = {"scheduled_at": at, "due_at": due_time(at, not_before),
                   "digest": post_digest(row.payload, at, not_before, row.max_lateness_s),
                   "lease_until": None}
         if not transition(session, post_id, (status,), target, action="rescheduled", actor=actor,
@@ -267,7 +263,7 @@ def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, acto
         row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=None, announcement=None,
                       kind=ADHOC_KIND, account=account.name, platform=account.platform, payload=payload,
                       digest=post_digest(payload, at, None, lateness), status=states.SCHEDULED,
-                      scheduled_at=to_utc(at), due_at=to_utc(at), max_lateness_s=lateness, attempts=0,
+                      scheduled_at=at, due_at=at, max_lateness_s=lateness, attempts=0,
                       journal={}, created_at=now, updated_at=now)
         session.add(row)
         session.flush()

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from promo.accounts import RateLimit
 from promo.meta import upsert_statement
 from promo.store.tables import AccountState
-from promo.times import from_storage
 
 
 def ensure_row(session: Session, account: str) -> None:
@@ -32,16 +31,16 @@ def ensure_row(session: Session, account: str) -> None:
 def blocked_until(session: Session, account: str, now: datetime) -> datetime | None:
     """When the account is free again if it is blocked now, else None."""
     value = session.scalar(select(AccountState.blocked_until).where(AccountState.account == account))
-    if value is None or from_storage(value) <= now:
+    if value is None or value <= now:
         return None
-    return from_storage(value)
+    return value
 
 
 def blocked_accounts(session: Session, now: datetime) -> dict[str, datetime]:
     rows = session.execute(
         select(AccountState.account, AccountState.blocked_until).where(AccountState.blocked_until > now)
     ).all()
-    return {account: from_storage(until) for account, until in rows if until is not None}
+    return {account: until for account, until in rows if until is not None}
 
 
 def block(session: Session, account: str, until: datetime, reason: str) -> None:
@@ -98,4 +97,4 @@ def take_slot(session: Session, account: str, limit: RateLimit | None, now: date
     if counted.rowcount == 1:  # type: ignore[attr-defined]
         return None
     start = session.scalar(select(AccountState.window_start).where(AccountState.account == account))
-    return from_storage(start) + limit.per if start is not None else now + limit.per
+    return start + limit.per if start is not None else now + limit.per

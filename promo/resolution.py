@@ -18,7 +18,7 @@ from promo.errors import NotFound, TransitionRefused
 from promo.store import states
 from promo.store.ledger import transition
 from promo.store.tables import PostRow
-from promo.times import from_storage, utcnow
+from promo.times import utcnow
 
 LATENESS_MARGIN_S = 3600
 
@@ -36,9 +36,9 @@ def retry(session: Session, post_id: int, *, actor: str = "cli", now: datetime |
     if row.status not in (states.FAILED, states.HELD):
         hint = "; use 'promo resolve' for unknown posts" if row.status == states.UNKNOWN else ""
         raise TransitionRefused(post_id, row.status, "retry" + hint)
-    intended = from_storage(row.scheduled_at)
+    intended = row.scheduled_at
     if row.not_before is not None:
-        intended = max(intended, from_storage(row.not_before))
+        intended = max(intended, row.not_before)
     stretched = max(row.max_lateness_s or 0, int((now - intended).total_seconds()) + LATENESS_MARGIN_S)
     if not transition(
         session,

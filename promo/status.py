@@ -19,7 +19,7 @@ from promo.settings import Settings, mask_url
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.tables import AccountState, PostRow
-from promo.times import from_storage, iso, utcnow
+from promo.times import iso, utcnow
 
 NEXT_STEP = {
     states.FAILED: "fix the cause, then 'promo retry {id}' (or 'promo cancel {id}')",
@@ -88,7 +88,7 @@ def _read_store(engine: Engine, status: Status, now: datetime) -> None:
         status.accounts = [
             _account(row, now)
             for row in session.execute(select(AccountState)).scalars()
-            if row.reason or (row.blocked_until and from_storage(row.blocked_until) > now)
+            if row.reason or (row.blocked_until and row.blocked_until > now)
         ]
         status.holds = [hold.describe() for hold in active_holds(session)]
 
@@ -100,14 +100,14 @@ def _attention(row: PostRow) -> dict[str, Any]:
         "account": row.account,
         "platform": row.platform,
         "campaign": row.campaign_id,
-        "scheduled_at": iso(from_storage(row.scheduled_at)),
+        "scheduled_at": iso(row.scheduled_at),
         "reason": row.reason or "",
         "next_step": NEXT_STEP[row.status].format(id=row.id),
     }
 
 
 def _account(row: AccountState, now: datetime) -> dict[str, Any]:
-    blocked = from_storage(row.blocked_until) if row.blocked_until else None
+    blocked = row.blocked_until if row.blocked_until else None
     return {
         "account": row.account,
         "blocked_until": iso(blocked) if blocked and blocked > now else None,

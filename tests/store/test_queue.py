@@ -10,7 +10,7 @@ from storekit import PREMIERE, campaign, event_count
 
 from promo.accounts import Account
 from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
-from promo.planning import apply, plan, to_utc
+from promo.planning import apply, plan
 from promo.queue import cancel, create_adhoc, get_post, list_posts, reschedule
 from promo.store import states
 from promo.store.db import transaction
@@ -61,7 +61,7 @@ def test_reschedule_keeps_the_embargo_and_refuses_sent_posts(queued: Engine) -> 
     first, second = list_posts(queued)[:2]
     embargo = PREMIERE + timedelta(days=10)
     with transaction(queued) as session:
-        session.execute(update(PostRow).where(PostRow.id == first.id).values(not_before=to_utc(embargo)))
+        session.execute(update(PostRow).where(PostRow.id == first.id).values(not_before=embargo))
     moved = reschedule(queued, first.id, PREMIERE + timedelta(days=1))
     assert moved.scheduled_at == PREMIERE + timedelta(days=1) and moved.due_at == embargo
     with transaction(queued) as session:
