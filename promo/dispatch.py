@@ -35,7 +35,7 @@ from promo.ratelimits import blocked_accounts
 from promo.settings import Settings
 from promo.store import states
 from promo.store.db import transaction
-from promo.store.ledger import transition
+from promo.store.ledger import transition, transition_locked
 from promo.store.tables import PostRow
 from promo.times import iso, utcnow
 
@@ -80,7 +80,7 @@ def claim_due(
     horizon = now + timedelta(seconds=settings.dispatch_lookahead)
     holds = active_holds(session)
     blocked = blocked_accounts(session, now)
-    claims = []
+    claimable: list[tuple[int, datetime]] = []
     for row in _due_rows(session, horizon, settings.dispatch_batch):
         hold = holding(holds, row.campaign_id, row.account)
         if hold is not None:
@@ -115,10 +115,8 @@ def claim_due(
         if at > horizon:
             _defer(session, row.id, at, why, actor, now)
         else:
-            claim = _claim(session, row.id, at, settings, actor, now)
-            if claim is not None:
-                claims.append(claim)
-    return claims
+            claimable.append((row.id, at))
+    return _claim(session, claimable, settings, actor, now)
 
 
 def _due_rows(session: Session, horizon: datetime, batch: int) -> list[Any]:
@@ -198,21 +196,19 @@ def _defer(session: Session, post_id: int, until: datetime, why: str, actor: str
 
 
 def _claim(
-    session: Session, post_id: int, at: datetime, settings: Settings, actor: str, now: datetime
-) -> Claim | None:
-    attempt_id = uuid.uuid4().hex
-    lease = at + timedelta(seconds=settings.queued_lease)
-    claimed = transition(
+    session: Session, due: list[tuple[int, datetime]], settings: Settings, actor: str, now: datetime
+) -> list[Claim]:
+    """``scheduled -> queued`` with a fresh attempt id each, for rows this transaction has locked."""
+    claims = [Claim(post_id, uuid.uuid4().hex, at) for post_id, at in due]
+    lease = timedelta(seconds=settings.queued_lease)
+    transition_locked(
         session,
-        post_id,
-        [states.SCHEDULED],
+        [(c.post_id, {"attempt_id": c.attempt_id, "due_at": c.due_at, "lease_until": c.due_at + lease},
+          {"due_at": iso(c.due_at)}) for c in claims],
+        states.SCHEDULED,
         states.QUEUED,
         action="claimed",
         actor=actor,
-        new_attempt_id=attempt_id,
-        detail={"due_at": iso(at)},
         now=now,
-        due_at=at,
-        lease_until=lease,
     )
-    return Claim(post_id, attempt_id, at) if claimed else None
+    return claims

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
 from promo.errors import ConfigError
@@ -53,8 +53,11 @@ class Scope:
         return "everything" if self.kind == ALL else f"{self.kind} {self.value}"
 
 
-def active_holds(session: Session) -> list[Scope]:
-    return [Scope(kind, value) for kind, value in session.execute(select(Hold.scope, Hold.value)).all()]
+_HOLDS = select(Hold.scope, Hold.value)
+
+
+def active_holds(db: Session | Connection) -> list[Scope]:
+    return [Scope(kind, value) for kind, value in db.execute(_HOLDS).all()]
 
 
 def holding(holds: list[Scope], campaign_id: str | None, account: str) -> Scope | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from promo.store.db import dialect_name
 from promo.store.tables import Meta
 
 LAST_DISPATCH = "engine.last_dispatch"
@@ -23,9 +24,9 @@ def put_meta(session: Session, key: str, value: str) -> None:
     session.execute(statement.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
 
-def upsert_statement(session: Session, table: Any) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` support for the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
+def upsert_statement(db: Session | Connection, table: Any) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the store's dialect."""
+    if dialect_name(db) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)

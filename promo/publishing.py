@@ -29,10 +29,11 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from promo import errors
 from promo.dispatch import earliest_send, lateness_reason
@@ -42,9 +43,8 @@ from promo.ratelimits import block, flag, take_slot
 from promo.runtime import Runtime
 from promo.settings import Settings
 from promo.store import states
-from promo.store.db import transaction
 from promo.store.ledger import transition
-from promo.store.tables import PostRow
+from promo.store.tables import AccountState, Hold, PostRow
 from promo.times import iso, utcnow
 
 log = logging.getLogger("promo.publishing")
@@ -66,8 +66,8 @@ class DbJournal:
 
     def record(self, key: str, value: str) -> None:
         self.notes[key] = value
-        with transaction(self.engine) as session:
-            session.execute(
+        with self.engine.begin() as connection:
+            connection.execute(
                 update(PostRow)
                 .where(PostRow.id == self.post_id, PostRow.attempt_id == self.attempt_id)
                 .values(journal=dict(self.notes))
@@ -84,123 +84,125 @@ def publish_claimed(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Publish a claimed post once. Returns the resulting state (or ``duplicate``)."""
-    row = _load(runtime.db, post_id)
-    if row is None or row.attempt_id != attempt_id or row.status != states.QUEUED:
-        log.info("post %s attempt %s: already handled, nothing to do", post_id, attempt_id)
-        return DUPLICATE
-    _wait_until_due(row, runtime.settings, clock, sleep)
     started = start(runtime, post_id, attempt_id, clock())
-    if started is not None:
-        return started
-    row.attempts += 1  # a detached copy: mirrors the row for the outcome's attempt count
+    if started.wait:
+        sleep(started.wait)
+        started = start(runtime, post_id, attempt_id, clock(), early_ok=False)
+    if started.row is None:
+        if started.outcome == DUPLICATE:
+            log.info("post %s attempt %s: already handled, nothing to do", post_id, attempt_id)
+        return started.outcome or DUPLICATE
+    row = started.row
     post = Post.from_payload(row.platform, row.account, row.payload, row.idempotency_key)
     return _call_adapter(runtime, row, post, attempt_id, clock)
 
 
-def _load(engine: Engine, post_id: int) -> Any:
-    with transaction(engine) as session:
-        return session.execute(select(PostRow).where(PostRow.id == post_id)).scalar_one_or_none()
+@dataclass(frozen=True)
+class Claimed:
+    """The post as the fence found it; ``attempts`` counts this attempt."""
+
+    id: int
+    campaign_id: str | None
+    account: str
+    platform: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    journal: dict[str, Any]
+    attempts: int
+    scheduled_at: datetime
+    due_at: datetime
+    not_before: datetime | None
+    max_lateness_s: int | None
+
+    @classmethod
+    def of(cls, fenced: Any) -> Claimed:
+        """From the fence's row, counting the attempt it just started."""
+        columns = {name: getattr(fenced, name) for name in cls.__dataclass_fields__}
+        return cls(**{**columns, "attempts": fenced.attempts + 1})
 
 
-def _wait_until_due(
-    row: PostRow, settings: Settings, clock: Callable[[], datetime], sleep: Callable[[float], None]
-) -> None:
-    """A message that arrives a little early waits for its second; a much earlier one is sent back."""
-    wait = (earliest_send(row) - clock()).total_seconds()
-    if 0 < wait <= settings.dispatch_lookahead + SETTLE_GRACE_S:
-        sleep(wait)
+@dataclass(frozen=True)
+class Started:
+    """What the fence found: go ahead with ``row``; early, ask again in ``wait`` seconds; or ``outcome``."""
+
+    row: Claimed | None = None
+    wait: float = 0.0
+    outcome: str | None = None
 
 
-def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> str | None:
-    """Fence and re-check in one transaction. None: go ahead and publish; else the state it went to."""
+# One statement, built once: the post's columns if the fence still holds, whether any pause is
+# active, and until when its account is blocked.
+_FENCE = select(
+    PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.platform, PostRow.payload,
+    PostRow.idempotency_key, PostRow.journal, PostRow.attempts, PostRow.scheduled_at, PostRow.due_at,
+    PostRow.not_before, PostRow.max_lateness_s,
+    select(func.count()).select_from(Hold).scalar_subquery().label("holds"),
+    select(AccountState.blocked_until).where(AccountState.account == PostRow.account)
+    .scalar_subquery().label("blocked_until"),
+).where(
+    PostRow.id == bindparam("post_id"), PostRow.attempt_id == bindparam("attempt_id"),
+    PostRow.status == states.QUEUED,
+)
+_FENCE_LOCKED = _FENCE.with_for_update(of=PostRow)
+
+
+def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool = True) -> Started:
+    """Fence and re-check in one transaction, then ``queued -> publishing``.
+
+    A message that arrives a little early (within the dispatcher's look-ahead) changes nothing and
+    says how long to wait; a much earlier one, or one still early after its wait, goes back to
+    ``scheduled`` at its time.
+    """
     settings, actor = runtime.settings, runtime.actor
-    with transaction(runtime.db) as session:
-        query = select(PostRow).where(
-            PostRow.id == post_id, PostRow.attempt_id == attempt_id, PostRow.status == states.QUEUED
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = session.execute(query).scalar_one_or_none()
+    with runtime.db.begin() as connection:
+        query = _FENCE_LOCKED if connection.dialect.name == "postgresql" else _FENCE
+        row = connection.execute(query, {"post_id": post_id, "attempt_id": attempt_id}).one_or_none()
         if row is None:
-            return DUPLICATE
-        hold = holding(active_holds(session), row.campaign_id, row.account)
+            return Started(outcome=DUPLICATE)
+        wait = (earliest_send(row) - now).total_seconds()
+        if early_ok and 0 < wait <= settings.dispatch_lookahead + SETTLE_GRACE_S:
+            return Started(wait=wait)
+        fenced: dict[str, Any] = {"actor": actor, "attempt_id": attempt_id, "now": now, "lease_until": None}
+        hold = holding(active_holds(connection), row.campaign_id, row.account) if row.holds else None
         if hold is not None:
-            transition(
-                session,
-                post_id,
-                [states.QUEUED],
-                states.PAUSED,
-                action="paused",
-                actor=actor,
-                attempt_id=attempt_id,
-                detail={"hold": hold.describe()},
-                now=now,
-                lease_until=None,
-            )
-            return states.PAUSED
+            transition(connection, post_id, [states.QUEUED], states.PAUSED, action="paused",
+                       detail={"hold": hold.describe()}, **fenced)
+            return Started(outcome=states.PAUSED)
         late = lateness_reason(row, runtime.accounts.get(row.account), settings, now)
         if late:
-            transition(
-                session,
-                post_id,
-                [states.QUEUED],
-                states.HELD,
-                action="held",
-                actor=actor,
-                attempt_id=attempt_id,
-                detail={"reason": late},
-                now=now,
-                reason=late,
-                lease_until=None,
-            )
-            return states.HELD
-        not_yet = _not_yet(session, row, runtime, now)
+            transition(connection, post_id, [states.QUEUED], states.HELD, action="held",
+                       detail={"reason": late}, reason=late, **fenced)
+            return Started(outcome=states.HELD)
+        not_yet = _not_yet(connection, row, runtime, now)
         if not_yet is not None:
             until, why = not_yet
-            transition(
-                session,
-                post_id,
-                [states.QUEUED],
-                states.SCHEDULED,
-                action="deferred",
-                actor=actor,
-                attempt_id=attempt_id,
-                detail={"why": why, "until": iso(until)},
-                now=now,
-                due_at=until,
-                lease_until=None,
-            )
-            return states.SCHEDULED
-        lease = now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
-        transition(
-            session,
-            post_id,
-            [states.QUEUED],
-            states.PUBLISHING,
-            action="publishing",
-            actor=actor,
-            attempt_id=attempt_id,
-            now=now,
-            attempts=row.attempts + 1,
-            lease_until=lease,
-        )
-    return None
+            transition(connection, post_id, [states.QUEUED], states.SCHEDULED, action="deferred",
+                       detail={"why": why, "until": iso(until)}, due_at=until, **fenced)
+            return Started(outcome=states.SCHEDULED)
+        fenced["lease_until"] = now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
+        transition(connection, post_id, [states.QUEUED], states.PUBLISHING, action="publishing",
+                   attempts=row.attempts + 1, **fenced)
+    return Started(row=Claimed.of(row))
 
 
-def _not_yet(session: Any, row: PostRow, runtime: Runtime, now: datetime) -> tuple[datetime, str] | None:
+def _not_yet(db: Connection, row: Any, runtime: Runtime, now: datetime) -> tuple[datetime, str] | None:
     """The embargo or the account's limits say later: when, and why."""
     embargo = earliest_send(row)
     if embargo > now:
         return embargo, "embargo"
+    if row.blocked_until is not None and row.blocked_until > now:
+        return row.blocked_until, "account rate limit"
     account = runtime.accounts.get(row.account)
-    free_at = take_slot(session, row.account, account.rate_limit if account else None, now)
+    if account is None or account.rate_limit is None:
+        return None
+    free_at = take_slot(db, row.account, account.rate_limit, now)
     if free_at is not None:
         return free_at, "account rate limit"
     return None
 
 
 def _call_adapter(
-    runtime: Runtime, row: PostRow, post: Post, attempt_id: str, clock: Callable[[], datetime]
+    runtime: Runtime, row: Claimed, post: Post, attempt_id: str, clock: Callable[[], datetime]
 ) -> str:
     journal = DbJournal(runtime.db, row.id, attempt_id, row.journal)
     try:
@@ -222,9 +224,9 @@ def record_published(
     now: datetime,
     action: str = "published",
 ) -> str:
-    with transaction(runtime.db) as session:
+    with runtime.db.begin() as connection:
         moved = transition(
-            session,
+            connection,
             post_id,
             [states.PUBLISHING, states.UNKNOWN],
             states.PUBLISHED,
@@ -242,10 +244,10 @@ def record_published(
     return states.PUBLISHED if moved else DUPLICATE
 
 
-def record_failure(runtime: Runtime, row: PostRow, attempt_id: str, exc: BaseException, now: datetime) -> str:
+def record_failure(runtime: Runtime, row: Claimed, attempt_id: str, exc: BaseException, now: datetime) -> str:
     """Map an adapter's error to one fenced transition."""
     target, values, detail = outcome_for(exc, row, runtime.settings, now)
-    with transaction(runtime.db) as session:
+    with runtime.db.begin() as session:
         if isinstance(exc, errors.RateLimited) and "due_at" in values:
             block(session, row.account, values["due_at"], f"rate limited by {row.platform}")
         if isinstance(exc, errors.AuthError):
@@ -279,7 +281,7 @@ def record_failure(runtime: Runtime, row: PostRow, attempt_id: str, exc: BaseExc
 
 
 def outcome_for(
-    exc: BaseException, row: PostRow, settings: Settings, now: datetime
+    exc: BaseException, row: Claimed, settings: Settings, now: datetime
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(target state, columns to set, event detail) for one failed publish."""
     reason = str(exc) or type(exc).__name__

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from promo.accounts import RateLimit
 from promo.meta import upsert_statement
 from promo.store.tables import AccountState
 
+Db = Session | Connection
+_BLOCKED_UNTIL = select(AccountState.blocked_until).where(AccountState.account == bindparam("account"))
 
-def ensure_row(session: Session, account: str) -> None:
+
+def ensure_row(session: Db, account: str) -> None:
     session.execute(
         upsert_statement(session, AccountState)
         .values(account=account, window_count=0)
@@ -28,22 +31,22 @@ def ensure_row(session: Session, account: str) -> None:
     )
 
 
-def blocked_until(session: Session, account: str, now: datetime) -> datetime | None:
+def blocked_until(session: Db, account: str, now: datetime) -> datetime | None:
     """When the account is free again if it is blocked now, else None."""
-    value = session.scalar(select(AccountState.blocked_until).where(AccountState.account == account))
+    value = session.scalar(_BLOCKED_UNTIL, {"account": account})
     if value is None or value <= now:
         return None
     return value
 
 
-def blocked_accounts(session: Session, now: datetime) -> dict[str, datetime]:
+def blocked_accounts(session: Db, now: datetime) -> dict[str, datetime]:
     rows = session.execute(
         select(AccountState.account, AccountState.blocked_until).where(AccountState.blocked_until > now)
     ).all()
     return {account: until for account, until in rows if until is not None}
 
 
-def block(session: Session, account: str, until: datetime, reason: str) -> None:
+def block(session: Db, account: str, until: datetime, reason: str) -> None:
     """Block ``account`` until ``until`` unless it is already blocked for longer."""
     ensure_row(session, account)
     session.execute(
@@ -56,17 +59,17 @@ def block(session: Session, account: str, until: datetime, reason: str) -> None:
     )
 
 
-def flag(session: Session, account: str, reason: str) -> None:
+def flag(session: Db, account: str, reason: str) -> None:
     """Note a problem a person must fix (a revoked token); ``promo status`` shows it."""
     ensure_row(session, account)
     session.execute(update(AccountState).where(AccountState.account == account).values(reason=reason))
 
 
-def clear_flag(session: Session, account: str) -> None:
+def clear_flag(session: Db, account: str) -> None:
     session.execute(update(AccountState).where(AccountState.account == account).values(reason=None))
 
 
-def take_slot(session: Session, account: str, limit: RateLimit | None, now: datetime) -> datetime | None:
+def take_slot(session: Db, account: str, limit: RateLimit | None, now: datetime) -> datetime | None:
     """Take one posting slot for ``account`` now, or say when the next one opens."""
     free_at = blocked_until(session, account, now)
     if free_at is not None:

@@ -80,7 +80,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "dispatch": {
             "task": "promo.dispatch",
             "schedule": timedelta(seconds=dispatch),
-            "options": {"expires": max(dispatch * 2, 1.0)},
+            "options": {"expires": dispatch_expiry(settings)},
         },
         "sweep": {
             "task": "promo.sweep",
@@ -93,6 +93,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "options": {"expires": max(sweep * 2, 1.0)},
         },
     }
+
+
+def dispatch_expiry(settings: Settings) -> float:
+    """A dispatcher run not started within two intervals is dropped: the next tick does its work."""
+    return max(settings.dispatch_interval * 2, 1.0)
 
 
 @cache

@@ -12,6 +12,7 @@ from typing import Any
 from celery import current_app, shared_task
 
 log = logging.getLogger("promo.worker")
+SEND_BATCH = 200  # messages per Redis pipeline
 _runtimes: dict[int, Any] = {}
 
 
@@ -42,14 +43,30 @@ def dispatch() -> int:
     from promo.dispatch import dispatch as dispatch_due
 
     rt = runtime()
-    claims = dispatch_due(rt.db, rt.settings, rt.accounts, enqueue=enqueue)
+    claims = dispatch_due(rt.db, rt.settings, rt.accounts)
+    send(claims, backlog=len(claims) >= rt.settings.dispatch_batch)
     return len(claims)
 
 
-def enqueue(claim: Any) -> None:
-    from promo.times import utcnow
+def send(claims: list[Any], *, backlog: bool) -> None:
+    """Hand the committed claims to the broker, on one connection, in batches where the transport can.
 
-    publish.apply_async((claim.post_id, claim.attempt_id), countdown=claim.countdown(utcnow()))
+    Redis takes a batch as one pipeline. If sending fails part way, the claims not sent stay
+    ``queued`` in the ledger and the sweeper re-dispatches them when their lease ends (F11).
+
+    A full batch means more posts are due: the next dispatcher run is queued halfway through this
+    batch, so it claims the next one while the second half is published and the workers never wait
+    for the beat's next tick. It expires like the beat's own ticks.
+    """
+    from promo.times import utcnow
+    from workers.app import dispatch_expiry
+
+    now, halfway = utcnow(), len(claims) // 2
+    with publish.app.producer_or_acquire() as producer, producer.batch(max_size=SEND_BATCH):
+        for index, claim in enumerate(claims):
+            if backlog and index == halfway:
+                dispatch.apply_async(producer=producer, expires=dispatch_expiry(runtime().settings))
+            publish.apply_async((claim.post_id, claim.attempt_id), countdown=claim.countdown(now), producer=producer)
 
 
 @shared_task(name="promo.sweep", acks_late=False)

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from promo.errors import ConfigError
+from promo.store.writer_lock import QueuedWriterConnection, WriterLock
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -32,13 +33,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
     database = url.database
+    connect_args: dict[str, Any] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    lock_path = None
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        lock_path = Path(f"{database}-writer")
+        connect_args["factory"] = QueuedWriterConnection
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN
+        if lock_path is not None:
+            dbapi_connection.writer_lock = WriterLock(lock_path, SQLITE_BUSY_TIMEOUT_MS / 1000)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         _enable_wal(cursor)
@@ -49,8 +56,17 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: two dispatchers serialise instead of both reading
-        # the same due rows and then failing to upgrade their locks.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # the same due rows and then failing to upgrade their locks. promo's writers queue
+        # for it on the writer lock first (promo.store.writer_lock).
+        lock = getattr(connection.connection.dbapi_connection, "writer_lock", None)
+        if lock is not None:
+            lock.acquire()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
 
     return engine
 
@@ -72,6 +88,11 @@ def _enable_wal(cursor: Any) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def dialect_name(db: Session | Connection) -> str:
+    """``sqlite`` or ``postgresql``, for a Session or a Connection."""
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

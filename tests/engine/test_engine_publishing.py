@@ -41,6 +41,38 @@ def test_publishes_once_and_records_the_platform_id(
     assert actions(store, post_id) == ["claimed", "publishing", "published"]
 
 
+def test_a_message_a_little_early_waits_for_its_second(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
+    rt = make_runtime(dispatch_lookahead=2.0)
+    due = utcnow() + timedelta(seconds=1.5)
+    post_id = add_post(store, due=due)
+    attempt = claim_one(rt, post_id)
+    clock, waited = [due - timedelta(seconds=1.5)], []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    assert publish_claimed(rt, post_id, attempt, clock=lambda: clock[0], sleep=sleep) == "published"
+    assert waited == [1.5] and len(receiver.calls) == 1
+    assert actions(store, post_id) == ["claimed", "publishing", "published"]
+
+
+def test_a_message_still_early_after_its_wait_goes_back_to_scheduled(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
+    rt = make_runtime(dispatch_lookahead=2.0)
+    due = utcnow() + timedelta(seconds=1.5)
+    post_id = add_post(store, due=due)
+    attempt = claim_one(rt, post_id)
+    early = due - timedelta(seconds=1.5)
+    assert publish_claimed(rt, post_id, attempt, clock=lambda: early, sleep=lambda _s: None) == "scheduled"
+    row = post(store, post_id)
+    assert row.status == "scheduled" and row.due_at == due and receiver.calls == []
+    assert actions(store, post_id) == ["claimed", "deferred"]
+
+
 def test_a_stale_attempt_id_is_fenced_off(make_runtime: Any, store: Engine, receiver: Receiver) -> None:
     rt = make_runtime()
     post_id = add_post(store)
@@ -130,7 +162,7 @@ def test_unknown_not_found_on_the_platform_is_sent_again(
     attempt = claim_one(rt, post_id)
     from promo.publishing import start
 
-    assert start(rt, post_id, attempt, utcnow()) is None  # publishing, then the worker dies
+    assert start(rt, post_id, attempt, utcnow()).row is not None  # publishing, then the worker dies
     swept = sweep(store, now=utcnow() + timedelta(seconds=10))
     assert swept.unknown == [post_id]
     done = reconcile(rt, now=utcnow() + timedelta(seconds=20))
