@@ -21,7 +21,9 @@ from promo.errors import ConfigError
 from promo.settings import Settings, load_settings
 
 QUEUE = "promo"
-EMBEDDED_POLL_S = 0.1
+# kombu's virtual transports sleep this long whenever the prefetch window is full or the queue is
+# empty: at 0.1 s a worker idles between short tasks. 0.01 s costs ~100 cheap SELECTs a second.
+EMBEDDED_POLL_S = 0.01
 
 
 def create_app(settings: Settings) -> Celery:

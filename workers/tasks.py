@@ -34,7 +34,10 @@ def publish(post_id: int, attempt_id: str) -> str:
     from promo.publishing import publish_claimed
 
     outcome: str = publish_claimed(runtime(), post_id, attempt_id)
-    log.info("post %s attempt %s: %s", post_id, attempt_id, outcome)
+    # the ledger's events and Celery's own "succeeded" line record every outcome; the worker log
+    # names the post only when it did not go out as planned
+    log.log(logging.DEBUG if outcome == "published" else logging.INFO,
+            "post %s attempt %s: %s", post_id, attempt_id, outcome)
     return outcome
 
 

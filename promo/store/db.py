@@ -58,11 +58,12 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
         # Take the write lock up front: two dispatchers serialise instead of both reading
         # the same due rows and then failing to upgrade their locks. promo's writers queue
         # for it on the writer lock first (promo.store.writer_lock).
-        lock = getattr(connection.connection.dbapi_connection, "writer_lock", None)
+        dbapi_connection = connection.connection.dbapi_connection
+        lock = getattr(dbapi_connection, "writer_lock", None)
         if lock is not None:
             lock.acquire()
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:
             if lock is not None:
                 lock.release()

@@ -6,13 +6,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from enginekit import actions, add_post, post, settings_for, statuses
 from sqlalchemy import Engine
 
 from promo.dispatch import dispatch
+from promo.errors import PromoError
 from promo.holds import Scope, pause, resume
 from promo.ratelimits import block
 from promo.store.db import make_engine, transaction
+from promo.store.ledger import transition_locked
 from promo.times import localize, zone
 
 T0 = datetime(2030, 6, 14, 7, 1, tzinfo=UTC)
@@ -122,3 +125,25 @@ def test_dst_day_post_goes_out_at_nine_local(store: Engine, tmp_path: Any, datab
     assert [c.post_id for c in claims] == [post_id]
     sent_at = at + timedelta(seconds=claims[0].countdown(at))
     assert sent_at.astimezone(new_york).strftime("%H:%M:%S %Z") == "09:00:00 EDT"
+
+
+def test_a_batch_claim_moves_every_row_or_none(store: Engine) -> None:
+    ready, gone = add_post(store, due=T0), add_post(store, due=T0, status="cancelled")
+    moves = [(ready, {"attempt_id": "1" * 32}, None), (gone, {"attempt_id": "2" * 32}, None)]
+    with pytest.raises(PromoError, match="1 of 2 locked posts moved"), transaction(store) as session:
+        transition_locked(session, moves, "scheduled", "queued", action="claimed", actor="test", now=T0)
+    assert statuses(store) == {ready: "scheduled", gone: "cancelled"}
+    assert actions(store, ready) == [] and post(store, ready).attempt_id is None
+
+
+def test_a_full_batch_is_claimed_in_one_run_with_an_event_each(
+    store: Engine, tmp_path: Any, database_url: str
+) -> None:
+    settings = settings_for(tmp_path, database_url, dispatch_batch=50)
+    ids = [add_post(store, due=T0) for _ in range(60)]
+    claims = run(store, settings, T0)
+    assert [c.post_id for c in claims] == ids[:50] and len({c.attempt_id for c in claims}) == 50
+    for claim in claims[:3]:
+        row = post(store, claim.post_id)
+        assert (row.status, row.attempt_id, actions(store, claim.post_id)) == ("queued", claim.attempt_id, ["claimed"])
+    assert statuses(store)[ids[-1]] == "scheduled"

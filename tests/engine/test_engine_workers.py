@@ -59,6 +59,20 @@ def test_posts_go_out_on_the_second(
         assert -0.05 <= call.at - at.timestamp() < 1.0, "published a second or more off its time"
 
 
+def test_a_backlog_drains_without_waiting_for_the_next_tick(
+    engine_of: Any, store: Engine, receiver: Receiver, redis_server: Any
+) -> None:
+    """A full batch queues the next dispatcher run at once: 40 posts, batches of 4, a tick every 3 s."""
+    ids = [add_post(store) for _ in range(40)]
+    slow_ticks = {"dispatch_interval": 3, "dispatch_batch": 4}
+    engine_of(redis_server.url, "worker", "-c", "2", **slow_ticks)
+    engine_of(redis_server.url, "beat", **slow_ticks)
+    wait_for(lambda: all_published(store, ids), 40, what="all published")
+    once_each(receiver)
+    times = sorted(call.at for call in receiver.calls)
+    assert times[-1] - times[0] < 3.0, "the backlog waited for the beat's ticks"
+
+
 def test_kill_9_worker_child_mid_publish(
     engine_of: Any, store: Engine, receiver: Receiver, redis_server: Any
 ) -> None:
