@@ -1,13 +1,18 @@
-"""Floor: promo's ledger protocol as plain SQL through sqlite3, no SQLAlchemy, no Celery.
+"""Floor: promo's ledger protocol as plain SQL (sqlite3, psycopg), no SQLAlchemy, no Celery.
 
-The same statements and transactions a post costs in promo (dispatcher claim: select due, update,
-event; publish: read, fence with its policy reads, update, event; outcome: update, event), in one
-process on the same SQLite settings (WAL, synchronous=NORMAL, BEGIN IMMEDIATE). It is the store's
-own ceiling for the protocol: the distance from here to promo's in-process rate (bench.hotspots)
-is Python and SQLAlchemy overhead, not the database.
+The same statements and transactions a post costs in promo, in one process, on the same store
+settings (SQLite: WAL, synchronous=NORMAL, BEGIN IMMEDIATE; PostgreSQL: a scratch schema, FOR UPDATE):
 
-    python -m bench.floor                 # 10,000 posts
-    python -m bench.floor --quick
+- dispatcher claim, per batch of 500: select due, one executemany UPDATE, one multi-row event INSERT;
+- publish: fence (the post, any pause, the account's block) + UPDATE + event, committed;
+- outcome: UPDATE + event, committed.
+
+It is the store's own ceiling for the protocol: the distance from here to promo's in-process rate
+(bench.hotspots) is Python and SQLAlchemy; on PostgreSQL most of what is left is round trips and
+the commit's WAL flush.
+
+    python -m bench.floor                 # 10,000 posts, SQLite and PostgreSQL
+    python -m bench.floor --quick --skip-postgres
 """
 
 from __future__ import annotations
@@ -16,78 +21,127 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench.common import Target, parser, report, size
+from bench.common import Target, parser, postgres_schema, report, size
 from bench.engine import _stamp, insert_posts, make_store
 
 BATCH = 500
-UPDATE = "UPDATE posts SET status = ?, updated_at = ?{extra} WHERE id = ? AND status = ?{fence}"
+DUE = "SELECT id FROM posts WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+CLAIM = "UPDATE posts SET status = 'queued', updated_at = ?, attempt_id = ? WHERE id = ? AND status = 'scheduled'"
+FENCE = ("SELECT id, campaign_id, account, platform, payload, idempotency_key, journal, attempts, scheduled_at, "
+         "due_at, not_before, max_lateness_s, (SELECT count(*) FROM holds), "
+         "(SELECT blocked_until FROM account_state WHERE account_state.account = posts.account) "
+         "FROM posts WHERE id = ? AND attempt_id = ? AND status = 'queued'")
+MOVE = "UPDATE posts SET status = ?, updated_at = ? WHERE id = ? AND status = ? AND attempt_id = ?"
 EVENT = ("INSERT INTO events (post_id, at, action, from_status, to_status, attempt_id, actor, detail) "
          "VALUES (?, ?, ?, ?, ?, ?, 'floor', '{}')")
 
 
-def claim(db: sqlite3.Connection, now: str) -> list[tuple[int, str]]:
-    db.execute("BEGIN IMMEDIATE")
-    db.execute("SELECT scope, value FROM holds").fetchall()
-    rows = db.execute("SELECT id FROM posts WHERE status = 'scheduled' AND due_at <= ? ORDER BY due_at, id "
-                      "LIMIT ?", (now, BATCH)).fetchall()
-    claims = []
-    for (post_id,) in rows:
-        attempt = uuid.uuid4().hex
-        db.execute(UPDATE.format(extra=", attempt_id = ?", fence=""), ("queued", now, attempt, post_id, "scheduled"))
-        db.execute(EVENT, (post_id, now, "claimed", "scheduled", "queued", attempt))
-        claims.append((post_id, attempt))
-    db.execute("COMMIT")
+class Store:
+    """One DBAPI connection and the dialect's spelling of BEGIN, placeholders and row locks."""
+
+    def __init__(self, connection: Any, begin: str, placeholder: str, lock: str, stamp: Callable[[datetime], Any]):
+        self.connection, self.begin_sql, self.placeholder, self.lock, self.stamp = (
+            connection, begin, placeholder, lock, stamp)
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", self.placeholder)
+
+    def begin(self) -> Any:
+        cursor = self.connection.cursor()
+        if self.begin_sql:
+            cursor.execute(self.begin_sql)
+        return cursor
+
+    def commit(self, cursor: Any) -> None:
+        self.connection.commit()
+        cursor.close()
+
+
+def claim(store: Store, now: Any) -> list[tuple[int, str]]:
+    cursor = store.begin()
+    rows = cursor.execute(store.sql(DUE + store.lock), (now, BATCH)).fetchall()
+    claims = [(post_id, uuid.uuid4().hex) for (post_id,) in rows]
+    cursor.executemany(store.sql(CLAIM), [(now, attempt, post_id) for post_id, attempt in claims])
+    cursor.executemany(store.sql(EVENT), [(post_id, now, "claimed", "scheduled", "queued", attempt)
+                                          for post_id, attempt in claims])
+    store.commit(cursor)
     return claims
 
 
-def publish(db: sqlite3.Connection, post_id: int, attempt: str, now: str) -> None:
-    db.execute("BEGIN IMMEDIATE")
-    db.execute("SELECT * FROM posts WHERE id = ?", (post_id,)).fetchone()
-    db.execute("COMMIT")
-    db.execute("BEGIN IMMEDIATE")
-    db.execute("SELECT * FROM posts WHERE id = ? AND attempt_id = ? AND status = 'queued'",
-               (post_id, attempt)).fetchone()
-    db.execute("SELECT scope, value FROM holds").fetchall()
-    db.execute("SELECT blocked_until FROM account_state WHERE account = 'bench'").fetchone()
-    fenced = UPDATE.format(extra="", fence=" AND attempt_id = ?")
-    db.execute(fenced, ("publishing", now, post_id, "queued", attempt))
-    db.execute(EVENT, (post_id, now, "publishing", "queued", "publishing", attempt))
-    db.execute("COMMIT")
-    db.execute("BEGIN IMMEDIATE")
-    db.execute(fenced, ("published", now, post_id, "publishing", attempt))
-    db.execute(EVENT, (post_id, now, "published", "publishing", "published", attempt))
-    db.execute("COMMIT")
+def publish(store: Store, post_id: int, attempt: str, now: Any) -> None:
+    cursor = store.begin()
+    cursor.execute(store.sql(FENCE + store.lock), (post_id, attempt)).fetchone()
+    cursor.execute(store.sql(MOVE), ("publishing", now, post_id, "queued", attempt))
+    cursor.execute(store.sql(EVENT), (post_id, now, "publishing", "queued", "publishing", attempt))
+    store.commit(cursor)
+    cursor = store.begin()
+    cursor.execute(store.sql(MOVE), ("published", now, post_id, "publishing", attempt))
+    cursor.execute(store.sql(EVENT), (post_id, now, "published", "publishing", "published", attempt))
+    store.commit(cursor)
 
 
-def measure(folder: Path, n: int) -> float:
-    path = folder / "promo.db"
-    make_store(f"sqlite:///{path}").dispose()
-    insert_posts(make_store(f"sqlite:///{path}"), [datetime.now(UTC)] * n)
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+def measure(store: Store, n: int) -> float:
     start, done = time.perf_counter(), 0
     while done < n:
-        now = _stamp(datetime.now(UTC))
-        claims = claim(db, now)
+        now = store.stamp(datetime.now(UTC))
+        claims = claim(store, now)
         for post_id, attempt in claims:
-            publish(db, post_id, attempt, now)
+            publish(store, post_id, attempt, now)
         done += len(claims)
-    db.close()
     return n / (time.perf_counter() - start)
 
 
+def sqlite_floor(folder: Path, n: int) -> float:
+    path = folder / "promo.db"
+    engine = make_store(f"sqlite:///{path}")
+    insert_posts(engine, [datetime.now(UTC)] * n)
+    engine.dispose()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        return measure(Store(db, "BEGIN IMMEDIATE", "?", "", _stamp), n)
+    finally:
+        db.close()
+
+
+def postgres_floor(url: str, n: int) -> float:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    engine = make_store(url)
+    insert_posts(engine, [datetime.now(UTC)] * n)
+    engine.dispose()
+    parsed = make_url(url)
+    options = parsed.query.get("options")
+    db = psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database,
+                         password=parsed.password, options=options if isinstance(options, str) else None)
+    try:
+        return measure(Store(db, "", "%s", " FOR UPDATE", lambda at: at), n)
+    finally:
+        db.close()
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = parser(__doc__.splitlines()[0], default_n=10_000, quick_n=100).parse_args(argv)
-    n = size(args)
+    p = parser(__doc__.splitlines()[0], default_n=10_000, quick_n=100)
+    p.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    args = p.parse_args(argv)
+    n, rows = size(args), list[tuple[str, float]]()
     with tempfile.TemporaryDirectory(prefix="promo-bench-") as tmp:
-        rate = measure(Path(tmp), n)
-    report(args, "Floor: the ledger protocol in plain SQL (SQLite, one process)", ["posts", "posts/s", "ms per post"],
-           [[f"{n:,}", f"{rate:,.0f}", f"{1000 / rate:.2f}"]], [Target("floor recorded", True, f"{rate:,.0f}/s")],
-           ["4 transactions per post (claim share, read, fence, outcome), 9 statements: what SQLite itself costs"])
+        rows.append(("SQLite", sqlite_floor(Path(tmp), n)))
+    if not args.skip_postgres:
+        with postgres_schema() as url:
+            rows.append(("PostgreSQL", postgres_floor(url, n)))
+    report(args, "Floor: the ledger protocol in plain SQL (one process)", ["store", "posts", "posts/s", "ms per post"],
+           [[store, f"{n:,}", f"{rate:,.0f}", f"{1000 / rate:.3f}"] for store, rate in rows],
+           [Target("floor recorded", True, ", ".join(f"{store} {rate:,.0f}/s" for store, rate in rows))],
+           ["per post: 2 transactions and 6 statements of its own, plus a 500th of a claim (select, "
+            "executemany UPDATE, multi-row INSERT): what the database itself costs"])
 
 
 if __name__ == "__main__":

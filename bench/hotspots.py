@@ -24,7 +24,6 @@ from bench.engine import insert_posts, make_store, write_config
 
 STEPS = {  # (file suffix, function) -> what it is
     ("dispatch.py", "dispatch"): "dispatcher: claim (per post)",
-    ("publishing.py", "_load"): "publish: read the row",
     ("publishing.py", "start"): "publish: fence + policies (queued -> publishing)",
     ("publishing.py", "_call_adapter"): "publish: adapter + record outcome",
     ("publishing.py", "record_published"): "  of which: publishing -> published",
@@ -33,6 +32,8 @@ STEPS = {  # (file suffix, function) -> what it is
     ("coercions.py", "expect"): "SQLAlchemy: building statements (coercions)",
     ("cache_key.py", "_generate_cache_key"): "SQLAlchemy: statement cache keys",
     ("bulk_persistence.py", "orm_execute_statement"): "SQLAlchemy: ORM-enabled UPDATE/INSERT path",
+    ("base.py", "_execute_context"): "SQLAlchemy: executing statements (all)",
+    ("writer_lock.py", "acquire"): "SQLite writer lock: queueing",
 }
 
 

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
 
     dispatch_interval: float = Field(1.0, gt=0, description="seconds between dispatcher runs")
     dispatch_lookahead: float = Field(2.0, ge=0, description="claim posts due this many seconds ahead")
-    dispatch_batch: int = Field(500, gt=0, description="most posts claimed per dispatcher run")
+    dispatch_batch: int = Field(
+        500, gt=0, description="most posts claimed per dispatcher run; a full batch queues the next run at once"
+    )
     queued_lease: float = Field(60.0, gt=0, description="a queued post not started by then is re-dispatched")
     publish_time_limit: float = Field(120.0, gt=0, description="hard limit of one publish; then unknown")
     sweep_interval: float = Field(15.0, gt=0, description="seconds between sweeper runs")

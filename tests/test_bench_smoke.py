@@ -47,7 +47,9 @@ def test_scale(tmp_path: Path) -> None:
 
 
 def test_floor(tmp_path: Path) -> None:
-    assert_recorded(run("floor", tmp_path), "Floor: the ledger protocol in plain SQL")
+    text = run("floor", tmp_path)
+    assert_recorded(text, "Floor: the ledger protocol in plain SQL")
+    assert "| SQLite" in text and "| PostgreSQL" in text
 
 
 def test_hotspots(tmp_path: Path) -> None:

@@ -64,12 +64,14 @@ def send(claims: list[Any], *, backlog: bool) -> None:
     from promo.times import utcnow
     from workers.app import dispatch_expiry
 
-    now, halfway = utcnow(), len(claims) // 2
+    halfway = len(claims) // 2
     with publish.app.producer_or_acquire() as producer, producer.batch(max_size=SEND_BATCH):
         for index, claim in enumerate(claims):
             if backlog and index == halfway:
                 dispatch.apply_async(producer=producer, expires=dispatch_expiry(runtime().settings))
-            publish.apply_async((claim.post_id, claim.attempt_id), countdown=claim.countdown(now), producer=producer)
+            # an absolute time: a countdown would drift by however long the earlier sends took
+            eta = claim.due_at if claim.due_at > utcnow() else None
+            publish.apply_async((claim.post_id, claim.attempt_id), eta=eta, producer=producer)
 
 
 @shared_task(name="promo.sweep", acks_late=False)
