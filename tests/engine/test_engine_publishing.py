@@ -41,13 +41,18 @@ def test_publishes_once_and_records_the_platform_id(
     assert actions(store, post_id) == ["claimed", "publishing", "published"]
 
 
-def test_a_message_a_little_early_waits_for_its_second(
-    make_runtime: Any, store: Engine, receiver: Receiver
-) -> None:
+def claimed_early(make_runtime: Any, store: Engine) -> tuple[Any, int, str, datetime]:
+    """A post due in 1.5 s, claimed now (inside a 2 s look-ahead)."""
     rt = make_runtime(dispatch_lookahead=2.0)
     due = utcnow() + timedelta(seconds=1.5)
     post_id = add_post(store, due=due)
-    attempt = claim_one(rt, post_id)
+    return rt, post_id, claim_one(rt, post_id), due
+
+
+def test_a_message_a_little_early_waits_for_its_second(
+    make_runtime: Any, store: Engine, receiver: Receiver
+) -> None:
+    rt, post_id, attempt, due = claimed_early(make_runtime, store)
     clock, waited = [due - timedelta(seconds=1.5)], []
 
     def sleep(seconds: float) -> None:
@@ -62,10 +67,7 @@ def test_a_message_a_little_early_waits_for_its_second(
 def test_a_message_still_early_after_its_wait_goes_back_to_scheduled(
     make_runtime: Any, store: Engine, receiver: Receiver
 ) -> None:
-    rt = make_runtime(dispatch_lookahead=2.0)
-    due = utcnow() + timedelta(seconds=1.5)
-    post_id = add_post(store, due=due)
-    attempt = claim_one(rt, post_id)
+    rt, post_id, attempt, due = claimed_early(make_runtime, store)
     early = due - timedelta(seconds=1.5)
     assert publish_claimed(rt, post_id, attempt, clock=lambda: early, sleep=lambda _s: None) == "scheduled"
     row = post(store, post_id)
