@@ -42,8 +42,8 @@ from promo.posts import Post, Published
 from promo.ratelimits import block, flag, take_slot
 from promo.runtime import Runtime
 from promo.settings import Settings
-from promo.store import states
-from promo.store.ledger import transition
+from promo.store import ledger, states
+from promo.store.ledger import single_transition, transition
 from promo.store.tables import AccountState, Hold, PostRow
 from promo.times import iso, utcnow
 
@@ -115,10 +115,10 @@ class Claimed:
     max_lateness_s: int | None
 
     @classmethod
-    def of(cls, fenced: Any) -> Claimed:
-        """From the fence's row, counting the attempt it just started."""
+    def of(cls, fenced: Any, *, attempts: int) -> Claimed:
+        """From the fence's row, with ``attempts`` counting the attempt it just started."""
         columns = {name: getattr(fenced, name) for name in cls.__dataclass_fields__}
-        return cls(**{**columns, "attempts": fenced.attempts + 1})
+        return cls(**{**columns, "attempts": attempts})
 
 
 @dataclass(frozen=True)
@@ -130,20 +130,28 @@ class Started:
     outcome: str | None = None
 
 
-# One statement, built once: the post's columns if the fence still holds, whether any pause is
-# active, and until when its account is blocked.
-_FENCE = select(
+_CLAIMED = (
     PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.platform, PostRow.payload,
     PostRow.idempotency_key, PostRow.journal, PostRow.attempts, PostRow.scheduled_at, PostRow.due_at,
     PostRow.not_before, PostRow.max_lateness_s,
     select(func.count()).select_from(Hold).scalar_subquery().label("holds"),
     select(AccountState.blocked_until).where(AccountState.account == PostRow.account)
     .scalar_subquery().label("blocked_until"),
-).where(
-    PostRow.id == bindparam("post_id"), PostRow.attempt_id == bindparam("attempt_id"),
-    PostRow.status == states.QUEUED,
 )
+_FENCED = (PostRow.id == bindparam("w_id"), PostRow.attempt_id == bindparam("w_attempt_id"),
+           PostRow.status == states.QUEUED)
+# The checked path: read the fenced post, whether any pause is active, and until when its account is
+# blocked; then decide.
+_FENCE = select(*_CLAIMED).where(*_FENCED)
 _FENCE_LOCKED = _FENCE.with_for_update(of=PostRow)
+# The usual path: move it first, returning the same columns, and keep the move if no policy objects.
+_MOVE = (
+    update(PostRow).where(*_FENCED)
+    .values(status=states.PUBLISHING, attempts=PostRow.attempts + 1, lease_until=bindparam("v_lease_until"),
+            updated_at=bindparam("v_now"))
+    .returning(*_CLAIMED)
+)
+_MOVE_LOGGED = ledger.with_event(_MOVE)  # PostgreSQL: the move and its event in one round trip
 
 
 def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool = True) -> Started:
@@ -153,10 +161,47 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, ear
     says how long to wait; a much earlier one, or one still early after its wait, goes back to
     ``scheduled`` at its time.
     """
+    return _start_unless_objected(runtime, post_id, attempt_id, now) or _start_checked(
+        runtime, post_id, attempt_id, now, early_ok=early_ok)
+
+
+def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> Started | None:
+    """The usual case in one statement (and its event): move the post, then check nothing objects.
+
+    If a pause might cover it, or it is early, late or over its account's limits, the move is rolled
+    back and None says: take the checked path, which decides what happens instead.
+    """
+    lease_until = now + timedelta(seconds=runtime.settings.publish_time_limit + SETTLE_GRACE_S)
+    with runtime.db.connect() as connection, connection.begin() as transaction:
+        fence = {"w_id": post_id, "w_attempt_id": attempt_id, "v_lease_until": lease_until, "v_now": now}
+        event = ledger.event(post_id, "publishing", actor=runtime.actor, from_status=states.QUEUED,
+                             to_status=states.PUBLISHING, attempt_id=attempt_id, now=now)
+        logged = connection.dialect.name == "postgresql"
+        if logged:
+            row = connection.execute(_MOVE_LOGGED, {**fence, **ledger.event_params(event)}).one_or_none()
+        else:
+            row = connection.execute(_MOVE, fence).one_or_none()
+        if row is None:
+            return Started(outcome=DUPLICATE)
+        if row.holds or earliest_send(row) > now or _objection(connection, row, runtime, now):
+            transaction.rollback()
+            return None
+        if not logged:
+            ledger.append(connection, event)
+    return Started(row=Claimed.of(row, attempts=row.attempts))
+
+
+def _objection(connection: Connection, row: Any, runtime: Runtime, now: datetime) -> bool:
+    late = lateness_reason(row, runtime.accounts.get(row.account), runtime.settings, now)
+    return late is not None or _not_yet(connection, row, runtime, now) is not None
+
+
+def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool) -> Started:
+    """Read the fenced post under lock, apply each policy, and move it where the first one says."""
     settings, actor = runtime.settings, runtime.actor
     with runtime.db.begin() as connection:
         query = _FENCE_LOCKED if connection.dialect.name == "postgresql" else _FENCE
-        row = connection.execute(query, {"post_id": post_id, "attempt_id": attempt_id}).one_or_none()
+        row = connection.execute(query, {"w_id": post_id, "w_attempt_id": attempt_id}).one_or_none()
         if row is None:
             return Started(outcome=DUPLICATE)
         wait = (earliest_send(row) - now).total_seconds()
@@ -182,7 +227,7 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, ear
         fenced["lease_until"] = now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
         transition(connection, post_id, [states.QUEUED], states.PUBLISHING, action="publishing",
                    attempts=row.attempts + 1, **fenced)
-    return Started(row=Claimed.of(row))
+    return Started(row=Claimed.of(row, attempts=row.attempts + 1))
 
 
 def _not_yet(db: Connection, row: Any, runtime: Runtime, now: datetime) -> tuple[datetime, str] | None:
@@ -224,7 +269,7 @@ def record_published(
     now: datetime,
     action: str = "published",
 ) -> str:
-    with runtime.db.begin() as connection:
+    with single_transition(runtime.db) as connection:
         moved = transition(
             connection,
             post_id,

@@ -6,17 +6,21 @@ the post first (a duplicate delivery, a concurrent cancel): the caller stops.
 
 These run once or twice per published post, so the statements are Core constructs built once per
 shape (which columns it sets, whether it is fenced) and executed on the transaction's connection:
-SQLAlchemy then compiles each shape once per process instead of rebuilding it on every call.
+SQLAlchemy then compiles each shape once per process instead of rebuilding it on every call. On
+PostgreSQL the update and its event are one statement (``WITH moved AS (UPDATE ... RETURNING id)
+INSERT INTO events ... SELECT ... FROM moved``): one round trip, and a transition on its own needs no
+transaction around it (``single_transition``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Insert, Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from promo.errors import PromoError
@@ -56,13 +60,31 @@ def transition(
     params.update({f"w_status_{i}": status for i, status in enumerate(expected)}, w_id=post_id)
     if attempt_id is not None:
         params["w_attempt_id"] = attempt_id
-    statement = _update(tuple(sorted(values)), len(expected), attempt_id is not None)
-    if connection_of(db).execute(statement, params).rowcount != 1:
+    shape = (tuple(sorted(values)), len(expected), attempt_id is not None)
+    connection = connection_of(db)
+    logged = event(post_id, action, actor=actor, from_status=expected[0] if len(expected) == 1 else None,
+                   to_status=target, attempt_id=values.get("attempt_id", attempt_id), detail=detail, now=now)
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_update_logged(*shape), {**params, **event_params(logged)}).first() is not None
+    if connection.execute(_update(*shape), params).rowcount != 1:
         return False
-    previous = expected[0] if len(expected) == 1 else None
-    log(db, post_id, action, actor=actor, from_status=previous, to_status=target,
-        attempt_id=values.get("attempt_id", attempt_id), detail=detail, now=now)
+    append(connection, logged)
     return True
+
+
+@contextmanager
+def single_transition(engine: Engine) -> Iterator[Connection]:
+    """A connection for one ``transition`` and nothing else.
+
+    On PostgreSQL that transition is one statement, atomic on its own: it runs autocommitted, with
+    no ``BEGIN`` and ``COMMIT`` round trips. Elsewhere it is a transaction as usual.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        with engine.begin() as connection:
+            yield connection
 
 
 def transition_locked(
@@ -112,10 +134,50 @@ def log(
     now: datetime | None = None,
 ) -> None:
     """Append one event."""
-    connection_of(db).execute(_insert_event(), {
-        "post_id": post_id, "at": now or utcnow(), "action": action, "from_status": from_status,
-        "to_status": to_status, "attempt_id": attempt_id, "actor": actor, "detail": detail or {},
-    })
+    append(db, event(post_id, action, actor=actor, from_status=from_status, to_status=to_status,
+                     attempt_id=attempt_id, detail=detail, now=now))
+
+
+def append(db: Session | Connection, logged: dict[str, Any]) -> None:
+    """Append an ``event``."""
+    connection_of(db).execute(_insert_event(), logged)
+
+
+def event(
+    post_id: int | None,
+    action: str,
+    *,
+    actor: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    attempt_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One event's columns, for ``log`` or (through ``event_params``) ``with_event``."""
+    return {"post_id": post_id, "at": now or utcnow(), "action": action, "from_status": from_status,
+            "to_status": to_status, "attempt_id": attempt_id, "actor": actor, "detail": detail or {}}
+
+
+def with_event(moving: Update) -> Select[Any]:
+    """PostgreSQL: ``moving`` and the moved post's event in one statement.
+
+    ``moving`` is an UPDATE of one post whose RETURNING includes ``posts.id``; the statement returns
+    what it returns, and writes the event only for a row it moved. Execute it with the update's
+    parameters plus ``event_params(event(...))``.
+    """
+    moved = moving.cte("moved")
+    logged = [column for column in EVENTS.c if column.name not in ("id", "post_id")]
+    insert_event = insert(EVENTS).from_select(
+        ["post_id", *(column.name for column in logged)],
+        select(moved.c.id, *(bindparam(f"e_{column.name}", type_=column.type) for column in logged)),
+    )
+    return select(moved).add_cte(insert_event.cte("logged"))
+
+
+def event_params(logged: dict[str, Any]) -> dict[str, Any]:
+    """An ``event``'s columns as ``with_event``'s parameters (named apart from the update's own)."""
+    return {f"e_{name}": value for name, value in logged.items() if name != "post_id"}
 
 
 def status_of(db: Session | Connection, post_id: int) -> str | None:
@@ -139,3 +201,8 @@ def _update(columns: tuple[str, ...], expected: int, fenced: bool) -> Update:
 @cache
 def _insert_event() -> Insert:
     return insert(EVENTS).values({column.name: bindparam(column.name) for column in EVENTS.c if column.name != "id"})
+
+
+@cache
+def _update_logged(columns: tuple[str, ...], expected: int, fenced: bool) -> Select[Any]:
+    return with_event(_update(columns, expected, fenced).returning(POSTS.c.id))
