@@ -12,10 +12,12 @@ from sqlalchemy import Engine
 
 from promo.dispatch import dispatch
 from promo.publishing import DUPLICATE, publish_claimed
+from promo.ratelimits import block
 from promo.reconcile import reconcile
 from promo.resolution import resolve, retry
 from promo.status import engine_status
 from promo.store.db import transaction
+from promo.store.tables import Hold
 from promo.sweeper import sweep
 from promo.times import utcnow
 
@@ -73,6 +75,36 @@ def test_a_message_still_early_after_its_wait_goes_back_to_scheduled(
     row = post(store, post_id)
     assert row.status == "scheduled" and row.due_at == due and receiver.calls == []
     assert actions(store, post_id) == ["claimed", "deferred"]
+
+
+def objection(store: Engine, case: str) -> None:
+    """What changed between the claim and the message: a pause, a block, or nothing (for 'late')."""
+    with transaction(store) as session:
+        if case in ("paused", "another account paused"):
+            account = "hook" if case == "paused" else "elsewhere"
+            session.add(Hold(scope="account", value=account, created_at=utcnow(), reason="test"))
+        if case == "blocked":
+            block(session, "hook", utcnow() + timedelta(hours=1), "test")
+
+
+@pytest.mark.parametrize(("case", "outcome", "logged"), [
+    ("paused", "paused", ["claimed", "paused"]),
+    ("blocked", "scheduled", ["claimed", "deferred"]),
+    ("late", "held", ["claimed", "held"]),
+    ("another account paused", "published", ["claimed", "publishing", "published"]),
+])
+def test_a_policy_that_objects_at_publish_time_leaves_no_attempt_behind(
+    make_runtime: Any, store: Engine, receiver: Receiver, case: str, outcome: str, logged: list[str]
+) -> None:
+    rt = make_runtime()
+    post_id = add_post(store, max_lateness_s=60)
+    attempt = claim_one(rt, post_id)
+    objection(store, case)
+    clock = (lambda: utcnow() + timedelta(hours=2)) if case == "late" else utcnow
+    assert publish_claimed(rt, post_id, attempt, clock=clock) == outcome
+    assert actions(store, post_id) == logged
+    assert post(store, post_id).attempts == (1 if outcome == "published" else 0)
+    assert len(receiver.calls) == (1 if outcome == "published" else 0)
 
 
 def test_a_stale_attempt_id_is_fenced_off(make_runtime: Any, store: Engine, receiver: Receiver) -> None:
