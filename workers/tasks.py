@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
 from typing import Any
 
 from celery import current_app, shared_task
@@ -61,17 +62,39 @@ def send(claims: list[Any], *, backlog: bool) -> None:
     batch, so it claims the next one while the second half is published and the workers never wait
     for the beat's next tick. It expires like the beat's own ticks.
     """
-    from promo.times import utcnow
     from workers.app import dispatch_expiry
 
+    app = publish.app
     halfway = len(claims) // 2
-    with publish.app.producer_or_acquire() as producer, producer.batch(max_size=SEND_BATCH):
+    with app.producer_or_acquire() as producer, producer.batch(max_size=SEND_BATCH):
         for index, claim in enumerate(claims):
             if backlog and index == halfway:
                 dispatch.apply_async(producer=producer, expires=dispatch_expiry(runtime().settings))
-            # an absolute time: a countdown would drift by however long the earlier sends took
-            eta = claim.due_at if claim.due_at > utcnow() else None
-            publish.apply_async((claim.post_id, claim.attempt_id), eta=eta, producer=producer)
+            send_publish(app, producer, claim.post_id, claim.attempt_id, claim.due_at)
+
+
+def send_publish(app: Any, producer: Any, post_id: int, attempt_id: str, due_at: datetime) -> None:
+    """``publish.apply_async((post_id, attempt_id), eta=...)``, at a sixth of its cost.
+
+    The message is Celery's own (``create_task_message``, protocol 2), put straight on promo's queue
+    through the default exchange. What it skips is per-message overhead promo has no use for: the
+    router, the publish signals and ``saferepr`` of the arguments. Measured: 0.36 ms of CPU per message
+    through ``apply_async``, 0.065 ms this way (docs/benchmarks.md).
+    """
+    from kombu.utils.uuid import uuid
+
+    from promo.times import utcnow
+    from workers.app import QUEUE
+
+    args = (post_id, attempt_id)
+    # an absolute time: a countdown would drift by however long the earlier sends took
+    eta = due_at if due_at > utcnow() else None
+    task = app.tasks[publish.name]
+    message = app.amqp.create_task_message(
+        uuid(), task.name, args, {}, eta=eta, argsrepr=repr(args), kwargsrepr="{}", time_limit=task.time_limit,
+        soft_time_limit=task.soft_time_limit, ignore_result=task.ignore_result)
+    producer.publish(message.body, exchange="", routing_key=QUEUE, serializer="json", headers=message.headers,
+                     retry=True, retry_policy=app.conf.task_publish_retry_policy, **message.properties)
 
 
 @shared_task(name="promo.sweep", acks_late=False)
