@@ -73,7 +73,7 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
             dbapi_connection.writer_lock = WriterLock(lock_path, SQLITE_BUSY_TIMEOUT_MS / 1000)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        _enable_wal(cursor)
+        enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -97,7 +97,7 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
     return engine
 
 
-def _enable_wal(cursor: Any) -> None:
+def enable_wal(cursor: Any) -> None:
     """Switching a new file to WAL needs an exclusive lock and may answer BUSY without waiting."""
     import sqlite3
     import time

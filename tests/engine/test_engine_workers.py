@@ -6,7 +6,9 @@ ends in the right state, whatever is killed or flushed.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -170,12 +172,14 @@ def test_429_then_accept_then_hang_reconciled(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_promo_run_on_the_embedded_broker_without_redis(
-    engine_of: Any, store: Engine, receiver: Receiver
+    engine_of: Any, store: Engine, receiver: Receiver, tmp_path: Path
 ) -> None:
     runner = engine_of(None, "run", "-c", "2")
     ids = [add_post(store, due=utcnow() + timedelta(seconds=2 + i * 0.3)) for i in range(3)]
     wait_for(lambda: all_published(store, ids), 40, what=f"published; log:\n{runner.output()[-2000:]}")
     once_each(receiver)
+    with closing(sqlite3.connect(tmp_path / "home" / "broker.db")) as broker:
+        assert broker.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # no disk sync per message
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
