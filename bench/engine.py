@@ -14,12 +14,12 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import children, rss_kib, subprocess_env, wait_until
+from bench.common import children, cpu_seconds, rss_kib, subprocess_env, wait_until
 
 ACCOUNT = "bench"
 COLUMNS = ("idempotency_key", "kind", "account", "platform", "payload", "digest", "status", "scheduled_at",
@@ -155,12 +155,21 @@ class Worker:
             return b" ready." in self.log.read_bytes()
         wait_until(ready, timeout, 0.05, "the worker to be ready")
 
-    def wait_for(self, task: str, n: int, timeout: float) -> None:
+    def wait_for(self, task: str, n: int, timeout: float, progress: Callable[[int], None] | None = None) -> None:
+        """Until ``n`` ``task`` tasks succeeded; ``progress`` is told the count at each look."""
         def done() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited:\n{self.output()[-3000:]}")
-            return self.count(task) >= n
+            count = self.count(task)
+            if progress is not None:
+                progress(count)
+            return count >= n
         wait_until(done, timeout, 0.2, f"{n} {task} tasks")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU used so far: the worker's main process, and its pool children together."""
+        return {"worker main": cpu_seconds(self.process.pid),
+                "pool children": sum(cpu_seconds(pid) for pid in children(self.process.pid))}
 
     def rate(self, task: str) -> float:
         """Tasks per second between the first and the last success of ``task``."""

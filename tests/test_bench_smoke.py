@@ -60,8 +60,9 @@ def test_hotspots(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_throughput(tmp_path: Path) -> None:
-    text = run("throughput", tmp_path, "--skip-postgres", "--n", "20")
+    text = run("throughput", tmp_path, "--skip-postgres", "--n", "20", "--rounds", "1")
     assert_recorded(text, "Throughput")
+    assert "CPU ms per task, by process" in text
     assert "raw Celery no-op | Redis" in text
     assert "embedded (SQLite)" in text
     assert "NO:" not in text  # every post published exactly once
