@@ -24,11 +24,11 @@ from bench.engine import insert_posts, make_store, write_config
 
 STEPS = {  # (file suffix, function) -> what it is
     ("dispatch.py", "dispatch"): "dispatcher: claim (per post)",
-    ("publishing.py", "start"): "publish: fence + policies (queued -> publishing)",
+    ("publishing.py", "start"): "publish: start (fenced move queued -> publishing, policies)",
     ("publishing.py", "_call_adapter"): "publish: adapter + record outcome",
     ("publishing.py", "record_published"): "  of which: publishing -> published",
     ("ledger.py", "transition"): "ledger.transition (all calls)",
-    ("ledger.py", "log"): "  of which: event insert",
+    ("ledger.py", "append"): "event inserts as statements of their own (SQLite only)",
     ("coercions.py", "expect"): "SQLAlchemy: building statements (coercions)",
     ("cache_key.py", "_generate_cache_key"): "SQLAlchemy: statement cache keys",
     ("bulk_persistence.py", "orm_execute_statement"): "SQLAlchemy: ORM-enabled UPDATE/INSERT path",

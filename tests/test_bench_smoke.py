@@ -49,7 +49,7 @@ def test_scale(tmp_path: Path) -> None:
 def test_floor(tmp_path: Path) -> None:
     text = run("floor", tmp_path)
     assert_recorded(text, "Floor: the ledger protocol in plain SQL")
-    assert "| SQLite" in text and "| PostgreSQL" in text
+    assert "| SQLite" in text and "| PostgreSQL" in text and "| PostgreSQL, 2 round trips" in text
 
 
 def test_hotspots(tmp_path: Path) -> None:
