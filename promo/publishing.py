@@ -5,7 +5,9 @@
 1. fence: ``queued -> publishing`` only if the row still carries ``attempt_id`` (a duplicate or
    late delivery changes nothing and stops, F6);
 2. re-check the policies the dispatcher applied (a pause, the embargo, lateness, the account's
-   block and rate-limit window), which may send the post back instead;
+   block and rate-limit window), which may send the post back instead. The move runs first and
+   returns the post; only if a policy might object is it rolled back and the post read again under
+   lock, so the usual publish starts in one statement (and its event);
 3. call the adapter once, with a Journal backed by the row;
 4. turn the result into one fenced transition:
 
@@ -171,9 +173,9 @@ def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now:
     If a pause might cover it, or it is early, late or over its account's limits, the move is rolled
     back and None says: take the checked path, which decides what happens instead.
     """
-    lease_until = now + timedelta(seconds=runtime.settings.publish_time_limit + SETTLE_GRACE_S)
     with runtime.db.connect() as connection, connection.begin() as transaction:
-        fence = {"w_id": post_id, "w_attempt_id": attempt_id, "v_lease_until": lease_until, "v_now": now}
+        fence = {"w_id": post_id, "w_attempt_id": attempt_id, "v_lease_until": _lease(runtime.settings, now),
+                 "v_now": now}
         event = ledger.event(post_id, "publishing", actor=runtime.actor, from_status=states.QUEUED,
                              to_status=states.PUBLISHING, attempt_id=attempt_id, now=now)
         logged = connection.dialect.name == "postgresql"
@@ -189,6 +191,11 @@ def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now:
         if not logged:
             ledger.append(connection, event)
     return Started(row=Claimed.of(row, attempts=row.attempts))
+
+
+def _lease(settings: Settings, now: datetime) -> datetime:
+    """Until when a started publish is left alone by the sweeper."""
+    return now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
 
 
 def _objection(connection: Connection, row: Any, runtime: Runtime, now: datetime) -> bool:
@@ -224,7 +231,7 @@ def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetim
             transition(connection, post_id, [states.QUEUED], states.SCHEDULED, action="deferred",
                        detail={"why": why, "until": iso(until)}, due_at=until, **fenced)
             return Started(outcome=states.SCHEDULED)
-        fenced["lease_until"] = now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
+        fenced["lease_until"] = _lease(settings, now)
         transition(connection, post_id, [states.QUEUED], states.PUBLISHING, action="publishing",
                    attempts=row.attempts + 1, **fenced)
     return Started(row=Claimed.of(row, attempts=row.attempts + 1))
