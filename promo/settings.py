@@ -148,7 +148,13 @@ def mask_url(url: str) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings, turning validation errors into one ConfigError that names the field."""
+    """Build Settings, turning validation errors into one ConfigError that names the field.
+
+    The environment may hold other ``PROMO_*`` names (ignored); an override named here must exist.
+    """
+    unknown = sorted(set(overrides) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(Settings.model_fields))})")
     try:
         return Settings(**overrides)
     except ValidationError as exc:

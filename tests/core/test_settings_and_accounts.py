@@ -36,6 +36,11 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_pat
         load_settings()
 
 
+def test_an_override_with_an_unknown_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'broker'"):
+        load_settings(home=tmp_path, broker="redis://127.0.0.1:6379/0")  # broker_url was meant
+
+
 def test_display_masks_passwords(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PROMO_DATABASE_URL", "postgresql://promo:hunter2@db/promo")
