@@ -115,27 +115,15 @@ def transition_locked(
     if changed != len(moves):
         raise PromoError(f"{action}: {changed} of {len(moves)} locked posts moved; nothing was changed")
     connection.execute(_insert_event(), [
-        {"post_id": post_id, "at": now, "action": action, "from_status": expected, "to_status": target,
-         "attempt_id": values.get("attempt_id"), "actor": actor, "detail": detail or {}}
+        event(post_id, action, actor=actor, from_status=expected, to_status=target,
+              attempt_id=values.get("attempt_id"), detail=detail, now=now)
         for post_id, values, detail in moves
     ])
 
 
-def log(
-    db: Session | Connection,
-    post_id: int | None,
-    action: str,
-    *,
-    actor: str,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    attempt_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Append one event."""
-    append(db, event(post_id, action, actor=actor, from_status=from_status, to_status=to_status,
-                     attempt_id=attempt_id, detail=detail, now=now))
+def log(db: Session | Connection, post_id: int | None, action: str, **fields: Any) -> None:
+    """Append one event; ``fields`` as for ``event``."""
+    append(db, event(post_id, action, **fields))
 
 
 def append(db: Session | Connection, logged: dict[str, Any]) -> None:
