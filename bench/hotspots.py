@@ -1,7 +1,7 @@
 """Hotspots: where one publish spends its time, in-process under cProfile (no Celery, no broker).
 
-Claims N posts due now with ``promo.dispatch.dispatch`` and publishes each with
-``promo.publishing.publish_claimed`` through the zero-latency adapter, then shows, per post, the time
+Claims N posts due now with ``promo.engine.dispatch.dispatch`` and publishes each with
+``promo.engine.publishing.publish_claimed`` through the zero-latency adapter, then shows, per post, the time
 in each step and the heaviest functions. The profile behind docs/benchmarks.md's findings.
 
     python -m bench.hotspots              # 2,000 posts on SQLite
@@ -38,9 +38,9 @@ STEPS = {  # (file suffix, function) -> what it is
 
 
 def profile(database_url: str, folder: Path, n: int) -> tuple[pstats.Stats, float, float]:
-    from promo.dispatch import dispatch
-    from promo.publishing import publish_claimed
-    from promo.runtime import Runtime
+    from promo.engine.dispatch import dispatch
+    from promo.engine.publishing import publish_claimed
+    from promo.engine.runtime import Runtime
     from promo.settings import load_settings
 
     engine = make_store(database_url)
@@ -64,8 +64,8 @@ def profile(database_url: str, folder: Path, n: int) -> tuple[pstats.Stats, floa
 
 def profile_free(runtime: Any, engine: Any, n: int) -> float:
     """Posts per second for the same work without the profiler."""
-    from promo.dispatch import dispatch
-    from promo.publishing import publish_claimed
+    from promo.engine.dispatch import dispatch
+    from promo.engine.publishing import publish_claimed
 
     insert_posts(engine, [datetime.now(UTC)] * n)
     start = time.perf_counter()

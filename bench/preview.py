@@ -46,7 +46,7 @@ def write_campaign(folder: Path, announcements: int) -> Path:
 def measure(announcements: int) -> dict[str, Any]:
     from promo.accounts import load_accounts
     from promo.campaigns import load_campaign
-    from promo.preview import render_campaign
+    from promo.campaigns.preview import render_campaign
 
     accounts = load_accounts(ROOT / "promo.toml", environ={})
     templates = ROOT / "templates"

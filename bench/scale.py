@@ -1,7 +1,7 @@
 """Scale: the dispatcher's claim time with 1,000 versus 1,000,000 future posts in the store.
 
 For each store and size: fill the ledger with future posts, then, a few rounds over, add 100 posts due
-now and time one dispatcher run (``promo.dispatch.dispatch``) claiming them; also time a run with
+now and time one dispatcher run (``promo.engine.dispatch.dispatch``) claiming them; also time a run with
 nothing due. The claim must walk the (status, due_at) index, not scan: EXPLAIN shows which.
 
     python -m bench.scale                 # 1,000 vs 1,000,000 on SQLite and PostgreSQL
@@ -27,7 +27,7 @@ SMALL = 1_000
 DUE_PER_ROUND = 100
 ROUNDS = 9
 INDEX = "ix_posts_status_due_at"
-# The statement promo.dispatch._due_rows sends, for EXPLAIN.
+# The statement promo.engine.dispatch._due_rows sends, for EXPLAIN.
 CLAIM_SQL = ("SELECT id, campaign_id, account, scheduled_at, due_at, not_before, max_lateness_s FROM posts "
              "WHERE status = 'scheduled' AND due_at <= {horizon} ORDER BY due_at, id LIMIT 500")
 
@@ -70,7 +70,7 @@ def settle(engine: Any) -> None:
 
 def claim_times(engine: Any, folder: Path) -> tuple[float, float]:
     """Median seconds of one dispatcher run claiming 100 due posts, and of one with nothing due."""
-    from promo.dispatch import dispatch
+    from promo.engine.dispatch import dispatch
     from promo.settings import load_settings
 
     settings = load_settings(home=folder, config_file=folder / "none.toml", dispatch_lookahead=0)
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     report(args, "Scale: dispatcher claim time against the number of future posts",
            ["store", "future posts", "fill s", f"claim {DUE_PER_ROUND} due, ms", "nothing due, ms",
             f"uses {INDEX}"], rows, targets,
-           [f"median of {ROUNDS} dispatcher runs (promo.dispatch.dispatch), each claiming {DUE_PER_ROUND} "
+           [f"median of {ROUNDS} dispatcher runs (promo.engine.dispatch.dispatch), each claiming {DUE_PER_ROUND} "
             "posts due now and logging an event per claim", *notes])
 
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,18 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """Run the test once on SQLite and once on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Any]:
+    """A migrated store (SQLAlchemy engine) on SQLite and on PostgreSQL."""
+    from promo.store.db import make_engine
+    from promo.store.migrate import upgrade
+
+    store = make_engine(database_url)
+    upgrade(store)
+    yield store
+    store.dispose()
 
 
 class RedisServer:

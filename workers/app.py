@@ -80,7 +80,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     dispatch, sweep = settings.dispatch_interval, settings.sweep_interval
     return {
         "dispatch": {
-            "task": "promo.dispatch",
+            "task": "promo.engine.dispatch",
             "schedule": timedelta(seconds=dispatch),
             "options": {"expires": dispatch_expiry(settings)},
         },
@@ -90,7 +90,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "options": {"expires": max(sweep * 2, 1.0)},
         },
         "reconcile": {
-            "task": "promo.reconcile",
+            "task": "promo.engine.reconcile",
             "schedule": timedelta(seconds=sweep),
             "options": {"expires": max(sweep * 2, 1.0)},
         },

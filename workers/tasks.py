@@ -25,7 +25,7 @@ def runtime() -> Any:
     """This process's Runtime (rebuilt in a forked child, never shared across a fork)."""
     pid = os.getpid()
     if pid not in _runtimes:
-        from promo.runtime import Runtime
+        from promo.engine.runtime import Runtime
         from promo.settings import load_settings
 
         settings = getattr(current_app.conf, "promo_settings", None) or load_settings()
@@ -36,7 +36,7 @@ def runtime() -> Any:
 
 @shared_task(name="promo.publish", acks_late=True)
 def publish(post_id: int, attempt_id: str) -> str:
-    from promo.publishing import publish_claimed
+    from promo.engine.publishing import publish_claimed
 
     outcome: str = publish_claimed(runtime(), post_id, attempt_id)
     # the ledger's events and Celery's own "succeeded" line record every outcome; the worker log
@@ -46,9 +46,9 @@ def publish(post_id: int, attempt_id: str) -> str:
     return outcome
 
 
-@shared_task(name="promo.dispatch", acks_late=False)
+@shared_task(name="promo.engine.dispatch", acks_late=False)
 def dispatch() -> int:
-    from promo.dispatch import dispatch as dispatch_due
+    from promo.engine.dispatch import dispatch as dispatch_due
 
     rt = runtime()
     claims = dispatch_due(rt.db, rt.settings, rt.accounts)
@@ -96,7 +96,7 @@ def send_publish(app: Any, producer: Any, post_id: int, attempt_id: str, due_at:
 
 @shared_task(name="promo.sweep", acks_late=False)
 def sweep() -> dict[str, list[int]]:
-    from promo.sweeper import sweep as sweep_ledger
+    from promo.engine.sweeper import sweep as sweep_ledger
 
     swept = sweep_ledger(runtime().db)
     if swept.requeued or swept.unknown:
@@ -104,9 +104,9 @@ def sweep() -> dict[str, list[int]]:
     return {"requeued": swept.requeued, "unknown": swept.unknown}
 
 
-@shared_task(name="promo.reconcile", acks_late=False)
+@shared_task(name="promo.engine.reconcile", acks_late=False)
 def reconcile() -> dict[str, list[int]]:
-    from promo.reconcile import reconcile as reconcile_unknown
+    from promo.engine.reconcile import reconcile as reconcile_unknown
 
     done = reconcile_unknown(runtime())
     return {"published": done.published, "rescheduled": done.rescheduled, "undecided": done.undecided}

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from promo.campaigns.kinds import FieldProblem, Kinds
 from promo.campaigns.model import OVERFLOW_POLICIES, Announcement, Campaign, Override
 from promo.campaigns.timing import TimeSpec, parse_spec, resolve, resolve_relative
 from promo.campaigns.yamlfile import YamlList, YamlMap, read_yaml
 from promo.errors import CampaignError
 from promo.platforms.registry import PLATFORMS
 from promo.posts import Media
-from promo.records import FieldProblem, Kinds
 from promo.times import parse_duration, zone
 
 if TYPE_CHECKING:

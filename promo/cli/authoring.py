@@ -22,7 +22,7 @@ def init(directory: Path) -> None:
         promo init my-campaign
         cd my-campaign && promo preview campaign.yaml
     """
-    from promo.scaffold import scaffold
+    from promo.manage.scaffold import scaffold
 
     written = scaffold(directory)
     click.echo(f"Created {len(written)} files in {directory}.")
@@ -55,7 +55,7 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
         promo preview campaign.yaml --platform x --json
     """
     from promo.campaigns import load_campaign
-    from promo.preview import print_preview, render_campaign, summary
+    from promo.campaigns.preview import print_preview, render_campaign, summary
 
     templates_dir = templates or app.settings.templates_dir
     loaded = load_campaign(campaign, app.accounts, templates_dir)
@@ -91,7 +91,7 @@ def check(app: App, platform: str, media_count: int, account: str | None, text: 
         promo check --platform x "Jessica Jones season 3 is now streaming https://netflix.com"
         promo check --platform bluesky --media 2 --json "$(cat post.txt)"
     """
-    from promo.checking import check_text
+    from promo.manage.checking import check_text
 
     if text == "-":
         text = sys.stdin.read().rstrip("\n")

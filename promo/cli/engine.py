@@ -55,7 +55,7 @@ def run(app: App, dry_run: bool, concurrency: int | None, loglevel: str) -> None
 
     settings = app.settings
     if dry_run:
-        from promo.rehearsal import rehearsal_settings
+        from promo.engine.rehearsal import rehearsal_settings
 
         settings = rehearsal_settings(settings, app.engine)
         click.echo(
@@ -118,7 +118,7 @@ def status(app: App, as_json: bool) -> None:
         promo status
         promo status --json | jq '.attention[] | .id'
     """
-    from promo.status import engine_status
+    from promo.manage.status import engine_status
     from promo.store.db import make_engine
 
     report = engine_status(app.settings, make_engine(app.settings.database))
@@ -177,8 +177,8 @@ def pause(app: App, campaign: str | None, account: str | None, reason: str) -> N
         promo pause --campaign jessica-jones-s3 --reason "breaking news"
         promo pause
     """
-    from promo.holds import Scope
-    from promo.holds import pause as pause_posts
+    from promo.manage.pauses import Scope
+    from promo.manage.pauses import pause as pause_posts
     from promo.store.db import transaction
 
     scope = Scope.of(campaign, account)
@@ -200,8 +200,8 @@ def resume(app: App, campaign: str | None, account: str | None) -> None:
         promo resume --campaign jessica-jones-s3
         promo resume
     """
-    from promo.holds import Scope
-    from promo.holds import resume as resume_posts
+    from promo.manage.pauses import Scope
+    from promo.manage.pauses import resume as resume_posts
     from promo.store.db import transaction
 
     scope = Scope.of(campaign, account) if (campaign or account) else None
@@ -220,7 +220,7 @@ def retry(app: App, post_id: int) -> None:
     Example:
         promo retry 42
     """
-    from promo.resolution import retry as retry_post
+    from promo.manage.attention import retry as retry_post
     from promo.store.db import transaction
 
     with transaction(app.engine) as session:
@@ -242,7 +242,7 @@ def resolve(app: App, post_id: int, url: str | None, not_published: bool) -> Non
         promo resolve 42 --not-published
     """
     from promo.errors import ConfigError
-    from promo.resolution import resolve as resolve_post
+    from promo.manage.attention import resolve as resolve_post
     from promo.store.db import transaction
 
     if bool(url) == not_published:
@@ -272,7 +272,7 @@ def demo(app: App, campaign_file: str | None, timeout: float) -> None:
     Example:
         promo demo
     """
-    from promo.demo import run_demo
+    from promo.manage.demo import run_demo
 
     if not run_demo(app.settings, campaign_file=campaign_file, timeout=timeout):
         raise SystemExit(1)

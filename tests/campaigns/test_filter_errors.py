@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from promo.campaigns.rendering import Renderer
 from promo.errors import TemplateError
-from promo.rendering import Renderer
 
 
 @pytest.mark.parametrize(("source", "message"), [

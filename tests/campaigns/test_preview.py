@@ -8,9 +8,9 @@ import pytest
 
 from promo.accounts import load_accounts
 from promo.campaigns import load_campaign
+from promo.campaigns.kinds import Kinds
+from promo.campaigns.preview import render_campaign
 from promo.errors import CampaignError, ConfigError, TemplateError
-from promo.preview import render_campaign
-from promo.records import Kinds
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "examples" / "jessica-jones-s3.yaml"

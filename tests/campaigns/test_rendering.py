@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from promo.campaigns.rendering import Renderer, hashtags, join_names, tidy
 from promo.errors import TemplateError
-from promo.rendering import Renderer, hashtags, join_names, tidy
 
 CONTEXT = {"show": "Jessica Jones", "platform": "x", "timezone": "America/Los_Angeles",
            "campaign": {"id": "jessica-jones-s3"}, "link": "https://www.netflix.com/title/80002311",

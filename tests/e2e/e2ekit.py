@@ -10,24 +10,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fake_webhook import SECRET, FakeWebhookServer, Receiver
-from fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
-from fakes.discord import FakeDiscord
-from fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
-from fakes.harness import FakeServer
-from fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
-from fakes.mastodon import MASTODON_TOKEN, FakeMastodon
-from fakes.slack import FakeSlack
-from fakes.telegram import TOKEN as TELEGRAM_TOKEN
-from fakes.telegram import FakeTelegram
-from fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
-from fakes.x import CREDENTIALS as X_CREDENTIALS
-from fakes.x import USER as X_USER
-from fakes.x import FakeX
-
 from promo.accounts import Account, env_name, load_accounts
-from promo.preview import RenderedPost
+from promo.campaigns.preview import RenderedPost
 from promo.times import iso
+from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
+from tests.fakes.harness import FakeServer
+from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
+from tests.fakes.mastodon import MASTODON_TOKEN, FakeMastodon
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
+from tests.fakes.webhook import SECRET, FakeWebhookServer, Receiver
+from tests.fakes.x import CREDENTIALS as X_CREDENTIALS
+from tests.fakes.x import USER as X_USER
+from tests.fakes.x import FakeX
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "templates"
@@ -204,7 +203,7 @@ def write_campaign(folder: Path, at: datetime) -> Path:
 def render(path: Path, accounts: dict[str, Account]) -> tuple[Any, list[RenderedPost]]:
     """Load and render a campaign with the repository's templates; every post must pass its rules."""
     from promo.campaigns import load_campaign
-    from promo.preview import render_campaign
+    from promo.campaigns.preview import render_campaign
 
     campaign = load_campaign(path, accounts, TEMPLATES)
     rendered = render_campaign(campaign, accounts, TEMPLATES)

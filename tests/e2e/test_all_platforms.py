@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2ekit import (
+from sqlalchemy import Engine, select
+
+from promo.rules.linkedin import escape_little_text
+from promo.store.db import transaction
+from promo.store.tables import PostRow
+from promo.times import utcnow
+from tests.e2e.e2ekit import (
     IMAGE,
     IMAGE_ALT,
     MEDIA_BASE_URL,
@@ -28,23 +34,17 @@ from e2ekit import (
     write_campaign,
     write_config,
 )
-from enginekit import EngineProcess, engine_env, make_store, wait_for
-from fake_webhook import SECRET
-from fakes.bluesky import APP_PASSWORD, DID, HANDLE
-from fakes.discord import WEBHOOK_PATH as DISCORD_PATH
-from fakes.facebook import PAGE_TOKEN
-from fakes.linkedin import AUTHOR, LINKEDIN_TOKEN
-from fakes.mastodon import MASTODON_TOKEN
-from fakes.slack import WEBHOOK_PATH as SLACK_PATH
-from fakes.telegram import TOKEN as TELEGRAM_TOKEN
-from fakes.threads import THREADS_TOKEN, USER_ID
-from fakes.x import CREDENTIALS as X_CREDENTIALS
-from sqlalchemy import Engine, select
-
-from promo.rules.linkedin import escape_little_text
-from promo.store.db import transaction
-from promo.store.tables import PostRow
-from promo.times import utcnow
+from tests.engine.enginekit import EngineProcess, engine_env, make_store, wait_for
+from tests.fakes.bluesky import APP_PASSWORD, DID, HANDLE
+from tests.fakes.discord import WEBHOOK_PATH as DISCORD_PATH
+from tests.fakes.facebook import PAGE_TOKEN
+from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN
+from tests.fakes.mastodon import MASTODON_TOKEN
+from tests.fakes.slack import WEBHOOK_PATH as SLACK_PATH
+from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
+from tests.fakes.threads import THREADS_TOKEN, USER_ID
+from tests.fakes.webhook import SECRET
+from tests.fakes.x import CREDENTIALS as X_CREDENTIALS
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -64,7 +64,8 @@ def store(database_url: str) -> Any:
 
 
 def apply_campaign(engine: Engine, path: Path, accounts: dict[str, Any]) -> None:
-    from promo.planning import apply, plan
+    from promo.planning.apply import apply_plan as apply
+    from promo.planning.plan import plan
 
     campaign, rendered = render(path, accounts)
     assert sorted(r.scheduled.post.platform for r in rendered) == sorted(PLATFORMS)

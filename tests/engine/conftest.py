@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from enginekit import make_store, runtime_for, settings_for, write_config
-from fake_webhook import SECRET, FakeWebhookServer, Receiver
 from sqlalchemy import Engine
+
+from tests.engine.enginekit import make_store, runtime_for, settings_for, write_config
+from tests.fakes.webhook import SECRET, FakeWebhookServer, Receiver
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from promo.accounts import load_accounts
+from promo.engine.runtime import Runtime
 from promo.posts import Post
-from promo.runtime import Runtime
 from promo.settings import Settings, load_settings
 from promo.store.db import make_engine, transaction
 from promo.store.tables import Event, PostRow

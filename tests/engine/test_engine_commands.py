@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from enginekit import add_post, engine_env, make_store, statuses, write_config
 
 from promo.cli import COMMANDS
+from tests.engine.enginekit import add_post, engine_env, make_store, statuses, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from enginekit import actions, add_post, post, settings_for, statuses
 from sqlalchemy import Engine
 
-from promo.dispatch import dispatch
+from promo.engine.dispatch import dispatch
+from promo.engine.ratelimits import block
 from promo.errors import PromoError
-from promo.holds import Scope, pause, resume
-from promo.ratelimits import block
+from promo.manage.pauses import Scope, pause, resume
 from promo.store.db import make_engine, transaction
 from promo.store.ledger import transition_locked
 from promo.times import localize, zone
+from tests.engine.enginekit import actions, add_post, post, settings_for, statuses
 
 T0 = datetime(2030, 6, 14, 7, 1, tzinfo=UTC)
 

@@ -6,20 +6,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from enginekit import actions, add_post, post
-from fake_webhook import Receiver
 from sqlalchemy import Engine
 
-from promo.dispatch import dispatch
-from promo.publishing import DUPLICATE, publish_claimed
-from promo.ratelimits import block
-from promo.reconcile import reconcile
-from promo.resolution import resolve, retry
-from promo.status import engine_status
+from promo.engine.dispatch import dispatch
+from promo.engine.publishing import DUPLICATE, publish_claimed
+from promo.engine.ratelimits import block
+from promo.engine.reconcile import reconcile
+from promo.engine.sweeper import sweep
+from promo.manage.attention import resolve, retry
+from promo.manage.status import engine_status
 from promo.store.db import transaction
 from promo.store.tables import Hold
-from promo.sweeper import sweep
 from promo.times import utcnow
+from tests.engine.enginekit import actions, add_post, post
+from tests.fakes.webhook import Receiver
 
 
 def claim_one(rt: Any, post_id: int) -> str:
@@ -194,7 +194,7 @@ def test_unknown_not_found_on_the_platform_is_sent_again(
     rt = make_runtime()
     post_id = add_post(store)
     attempt = claim_one(rt, post_id)
-    from promo.publishing import start
+    from promo.engine.publishing import start
 
     assert start(rt, post_id, attempt, utcnow()).row is not None  # publishing, then the worker dies
     swept = sweep(store, now=utcnow() + timedelta(seconds=10))
@@ -216,7 +216,7 @@ def test_person_resolves_and_retries(make_runtime: Any, store: Engine) -> None:
     rt = make_runtime()
     post_id = add_post(store)
     attempt = claim_one(rt, post_id)
-    from promo.publishing import start
+    from promo.engine.publishing import start
 
     start(rt, post_id, attempt, utcnow())
     sweep(store, now=utcnow() + timedelta(seconds=10))

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from enginekit import settings_for
 
 from promo.times import utcnow
+from tests.engine.enginekit import settings_for
 from workers.app import QUEUE, create_app
 from workers.tasks import publish, send_publish
 

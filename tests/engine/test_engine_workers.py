@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from enginekit import EngineProcess, add_post, engine_env, post, statuses, wait_for, write_config
-from fake_webhook import SECRET, Receiver
 from sqlalchemy import Engine
 
 from promo.times import utcnow
+from tests.engine.enginekit import EngineProcess, add_post, engine_env, post, statuses, wait_for, write_config
+from tests.fakes.webhook import SECRET, Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 

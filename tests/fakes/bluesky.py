@@ -12,7 +12,7 @@ from typing import Any
 import regex
 from werkzeug.wrappers import Request, Response
 
-from fakes.harness import FakeServer
+from tests.fakes.harness import FakeServer
 
 HANDLE = "jessicajones.bsky.social"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.harness import FakeServer
+from tests.fakes.harness import FakeServer
 
 WEBHOOK_PATH = "/api/webhooks/42/discord-fake-token"
 

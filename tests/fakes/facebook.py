@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.graph import GraphFake
+from tests.fakes.graph import GraphFake
 
 PAGE_ID = "1234"
 PAGE_TOKEN = "fb-page-token-abcdef"

@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.harness import FakeServer
+from tests.fakes.harness import FakeServer
 
 LINKEDIN_TOKEN = "linkedin-token-abcdef"
 AUTHOR = "urn:li:organization:777"

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.harness import FakeServer
+from tests.fakes.harness import FakeServer
 
 MASTODON_TOKEN = "mastodon-token-abcdef"
 ACCOUNT = {"id": "109", "username": "jessicajones", "acct": "jessicajones", "display_name": "Jessica Jones"}

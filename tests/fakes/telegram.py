@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.harness import FakeServer
+from tests.fakes.harness import FakeServer
 
 TOKEN = "123456:telegram-fake-token"
 

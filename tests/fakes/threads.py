@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from fakes.graph import GraphFake
+from tests.fakes.graph import GraphFake
 
 USER_ID = "5555"
 THREADS_TOKEN = "threads-token-abcdef"

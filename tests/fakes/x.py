@@ -8,7 +8,7 @@ from typing import Any
 import twitter_text
 from werkzeug.wrappers import Request, Response
 
-from fakes.harness import FakeServer
+from tests.fakes.harness import FakeServer
 
 CREDENTIALS = {
     "api_key": "x-consumer-key",

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
-from fakes.harness import closed_port_url
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
 from promo.platforms.base import MemoryCache
 from promo.platforms.tids import tid_for
 from promo.posts import MemoryJournal
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
+from tests.fakes.harness import closed_port_url
 
 
 @pytest.fixture

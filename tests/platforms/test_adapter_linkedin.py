@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.harness import closed_port_url
-from fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
 from promo.posts import MemoryJournal
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.harness import closed_port_url
+from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.harness import closed_port_url
-from fakes.mastodon import MASTODON_TOKEN, FakeMastodon
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
 from promo.posts import MemoryJournal
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.harness import closed_port_url
+from tests.fakes.mastodon import MASTODON_TOKEN, FakeMastodon
 
 
 @pytest.fixture

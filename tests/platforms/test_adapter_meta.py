@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
-from fakes.harness import closed_port_url
-from fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
 
 from promo.errors import Ambiguous, AuthError, Duplicate, Permanent, RateLimited, Retryable
 from promo.posts import MemoryJournal
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
+from tests.fakes.harness import closed_port_url
+from tests.fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.harness import closed_port_url
-from fakes.telegram import TOKEN, FakeTelegram
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
 from promo.posts import MemoryJournal
 from promo.times import utcnow
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.harness import closed_port_url
+from tests.fakes.telegram import TOKEN, FakeTelegram
 
 
 @pytest.fixture

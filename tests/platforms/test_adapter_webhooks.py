@@ -7,14 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.discord import FakeDiscord
-from fakes.harness import closed_port_url
-from fakes.slack import FakeSlack
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
 from promo.posts import MemoryJournal
 from promo.times import utcnow
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.harness import closed_port_url
+from tests.fakes.slack import FakeSlack
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fakes.accounts import HANG, adapter, image, make_account, single, thread
-from fakes.harness import closed_port_url
-from fakes.x import CREDENTIALS, USER, FakeX
 
 from promo.errors import Ambiguous, AuthError, Duplicate, Permanent, RateLimited, Retryable
 from promo.posts import MemoryJournal
+from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
+from tests.fakes.harness import closed_port_url
+from tests.fakes.x import CREDENTIALS, USER, FakeX
 
 
 @pytest.fixture

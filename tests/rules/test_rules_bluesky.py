@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from rulekit import post_texts
 
 from promo.posts import Media, Part, Post
 from promo.rules import rules_for
 from promo.rules.bluesky import Facet, facets
+from tests.rules.rulekit import post_texts
 
 
 def test_link_offset_is_in_bytes() -> None:

@@ -6,12 +6,12 @@ import pytest
 import regex
 from hypothesis import HealthCheck, assume, given, settings
 from mastodon import Mastodon
-from rulekit import plain_texts, post_texts
 
 from promo.errors import ConfigError
 from promo.posts import Media, Part, Post
 from promo.rules import rules_for
 from promo.rules.mastodon import MastodonRules
+from tests.rules.rulekit import plain_texts, post_texts
 
 CASES = [
     ("a" * 500, 500),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from rulekit import plain_texts
 
 from promo.errors import ConfigError, PostInvalid
 from promo.posts import Media, Post
 from promo.rules import rules_for
 from promo.rules.counting import find_links
 from promo.rules.overflow import fit
+from tests.rules.rulekit import plain_texts
 
 MEDIA_OPTIONS = {"media_base_url": "https://media.example.com"}  # Threads needs a public media folder
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from rulekit import plain_texts, post_texts
 from twitter_text import parse_tweet
 
 from promo.posts import Media, Part, Post
 from promo.rules import rules_for
 from promo.rules.x import weighted_length
+from tests.rules.rulekit import plain_texts, post_texts
 
 CASES = [
     ("a" * 280, 280),

@@ -27,7 +27,7 @@ class FakeAnnouncement:
 
 @dataclass(frozen=True)
 class FakeCampaign:
-    """Just what promo.planning reads of promo.campaigns' Campaign."""
+    """Just what promo.planning.plan reads of promo.campaigns' Campaign."""
 
     id: str = "jessica-jones-s3"
     name: str = "Jessica Jones season 3"

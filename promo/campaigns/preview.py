@@ -1,0 +1,178 @@
+"""Preview: render every post of a campaign for every account and check it with the platform's rules.
+
+Nothing is written and no credential is read: the result is exactly what apply would queue.
+``render_campaign`` returns one ``RenderedPost`` per announcement and account (skipped platforms
+produce none); ``print_preview`` shows them as a table per announcement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promo.campaigns import Announcement, Campaign, Override
+from promo.campaigns.rendering import Renderer, renderer_for
+from promo.errors import ConfigError
+from promo.posts import Part, Post, Report, ScheduledPost
+from promo.rules import Rules, rules_for
+from promo.times import iso
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from promo.accounts import Account
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """One post as it would be queued, and what its platform's rules say about it."""
+
+    scheduled: ScheduledPost
+    report: Report
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``promo preview --json`` entry."""
+        scheduled, post = self.scheduled, self.scheduled.post
+        return {
+            "campaign": scheduled.campaign,
+            "announcement": scheduled.announcement,
+            "kind": scheduled.kind,
+            "account": post.account,
+            "platform": post.platform,
+            "scheduled_at": iso(scheduled.scheduled_at),
+            "not_before": iso(scheduled.not_before) if scheduled.not_before else None,
+            "text": post.text,
+            "length": self.report.length,
+            "limit": self.report.limit,
+            "ok": self.report.ok,
+            "problems": [p.to_dict() for p in self.report.problems],
+            "thread": [part.text for part in post.thread],
+            "media": [m.to_dict() for m in post.media],
+        }
+
+
+class _Checker:
+    """Rules per account, built once."""
+
+    def __init__(self, accounts: Mapping[str, Account]) -> None:
+        self.accounts = accounts
+        self._rules: dict[str, Rules] = {}
+
+    def account(self, name: str) -> Account:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            raise ConfigError(f"unknown account {name!r} (configured: "
+                              f"{', '.join(sorted(self.accounts)) or 'none'})") from None
+
+    def rules(self, account: Account) -> Rules:
+        found = self._rules.get(account.name)
+        if found is None:
+            found = self._rules[account.name] = rules_for(account.platform, account.options)
+        return found
+
+
+def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templates_dir: Path,
+                    *, renderer: Renderer | None = None) -> list[RenderedPost]:
+    """Every post of ``campaign``, rendered and checked, in announcement then account order."""
+    renderer = renderer or renderer_for(templates_dir)
+    checker = _Checker(accounts)
+    schedule = campaign.schedule
+    rendered: list[RenderedPost] = []
+    for announcement in campaign.announcements:
+        context = base_context(campaign, announcement, schedule)
+        for name in announcement.accounts:
+            account = checker.account(name)
+            override = announcement.override_for(account.platform, name)
+            if override.skip:
+                continue
+            post = render_post(renderer, campaign, announcement, account, override, context)
+            rules = checker.rules(account)
+            if override.overflow and override.overflow != "reject":
+                from promo.rules.overflow import fit
+
+                post = fit(post, rules, override.overflow)
+            scheduled = ScheduledPost(campaign.id, announcement.key, announcement.kind, post,
+                                      announcement.scheduled_at, announcement.not_before,
+                                      announcement.max_lateness)
+            rendered.append(RenderedPost(scheduled, rules.check(post)))
+    return rendered
+
+
+def base_context(campaign: Campaign, announcement: Announcement,
+                 schedule: Mapping[str, Any]) -> dict[str, Any]:
+    """What every template of this announcement sees; platform and account are added per post."""
+    return {
+        **announcement.fields,
+        "campaign": {"id": campaign.id, "name": campaign.name, "timezone": campaign.timezone},
+        "timezone": campaign.timezone,
+        "announcement": announcement.key,
+        "kind": announcement.kind,
+        "scheduled_at": announcement.scheduled_at,
+        "schedule": schedule,
+    }
+
+
+def render_post(renderer: Renderer, campaign: Campaign, announcement: Announcement, account: Account,
+                override: Override, context: Mapping[str, Any]) -> Post:
+    """The exact payload for one account: the text, its media, then the thread's replies."""
+    context = {**context, "platform": account.platform, "account": account.name}
+    if override.text is not None:
+        text = renderer.render_inline(override.text, context, file=campaign.source, line=override.line)
+    elif announcement.text is not None:
+        text = renderer.render_inline(announcement.text, context, file=campaign.source,
+                                      line=announcement.lines.get("text", announcement.line))
+    else:
+        text = renderer.render(announcement.kind, account.platform, context)
+    media = announcement.media if override.media else ()
+    parts = [Part(text, media)]
+    if override.thread is not None:
+        sources = [(source, override.line) for source in override.thread]
+    else:
+        sources = [(source, announcement.lines.get(f"thread.{i}", announcement.line))
+                   for i, source in enumerate(announcement.thread)]
+    for source, line in sources:
+        parts.append(Part(renderer.render_inline(source, context, file=campaign.source, line=line)))
+    link = announcement.fields.get("link")
+    return Post(account.platform, account.name, tuple(parts), "", str(link) if link else None)
+
+
+def print_preview(rendered: Iterable[RenderedPost], console: Console) -> None:
+    """A table per announcement: account, length against limit, problems in plain words, the text."""
+    from rich.table import Table
+    from rich.text import Text
+
+    by_announcement: dict[str, list[RenderedPost]] = {}
+    for item in rendered:
+        by_announcement.setdefault(str(item.scheduled.announcement), []).append(item)
+    for key, items in by_announcement.items():
+        first = items[0].scheduled
+        when = first.scheduled_at.strftime("%a %b %d %Y %H:%M %Z")
+        table = Table(title=f"{key} ({first.kind}) at {when}", title_justify="left", show_lines=True)
+        table.add_column("account")
+        table.add_column("length", justify="right")
+        table.add_column("check")
+        table.add_column("text", overflow="fold")
+        for item in items:
+            post, report = item.scheduled.post, item.report
+            verdict = Text("ok", style="green") if report.ok else Text(
+                "\n".join(p.message for p in report.problems), style="bold red")
+            body = "\n".join([post.text, *(f"↳ {part.text}" for part in post.thread)])
+            if post.media:
+                body += "\n" + " ".join(f"[{Path(m.path).name}]" for m in post.media)
+            table.add_row(f"{post.account}\n({post.platform})", f"{report.length}/{report.limit}",
+                          verdict, Text(body))
+        console.print(table)
+
+
+def summary(rendered: list[RenderedPost]) -> str:
+    broken = sum(1 for item in rendered if not item.ok)
+    if not broken:
+        return f"{len(rendered)} posts, all within their platform's rules"
+    return f"{broken} of {len(rendered)} posts break a platform rule"

@@ -1,0 +1,406 @@
+"""Publish one claimed post, exactly once, and record the outcome in the ledger.
+
+``publish_claimed(runtime, post_id, attempt_id)`` is what the Celery task calls:
+
+1. fence: ``queued -> publishing`` only if the row still carries ``attempt_id`` (a duplicate or
+   late delivery changes nothing and stops, F6);
+2. re-check the policies the dispatcher applied (a pause, the embargo, lateness, the account's
+   block and rate-limit window), which may send the post back instead. The move runs first and
+   returns the post; only if a policy might object is it rolled back and the post read again under
+   lock, so the usual publish starts in one statement (and its event);
+3. call the adapter once, with a Journal backed by the row;
+4. turn the result into one fenced transition:
+
+=====================  ==============================================================
+Published              ``published`` with the platform id and URL
+Retryable              ``scheduled`` after backoff with jitter; ``failed`` after max_attempts
+RateLimited            ``scheduled`` at the reset time; the account is blocked until then
+Ambiguous              ``unknown``: reconciled by lookup, or shown to a person
+Duplicate              ``published`` if the platform named the post, else ``unknown``
+AuthError              ``failed``; the account is flagged for a person
+Permanent, invalid     ``failed`` with a readable reason
+anything unexpected    ``unknown`` (the call may have gone out)
+=====================  ==============================================================
+
+No Celery here.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
+
+from promo import errors
+from promo.engine.dispatch import earliest_send, lateness_reason
+from promo.engine.ratelimits import block, flag, take_slot
+from promo.engine.runtime import Runtime
+from promo.posts import Post, Published
+from promo.settings import Settings
+from promo.store import ledger, states
+from promo.store.ledger import single_transition, transition
+from promo.store.pauses import active_pauses, pause_covering
+from promo.store.tables import AccountState, Hold, PostRow
+from promo.times import iso, utcnow
+
+log = logging.getLogger("promo.engine.publishing")
+
+DUPLICATE = "duplicate"
+NOT_STARTED = "not started"
+SETTLE_GRACE_S = 1.0
+
+
+class DbJournal:
+    """The adapter's notes, kept on the ledger row; each ``record`` commits before the next call."""
+
+    def __init__(self, engine: Engine, post_id: int, attempt_id: str, notes: dict[str, Any]) -> None:
+        self.engine, self.post_id, self.attempt_id = engine, post_id, attempt_id
+        self.notes = {str(k): str(v) for k, v in (notes or {}).items()}
+
+    def get(self, key: str) -> str | None:
+        return self.notes.get(key)
+
+    def record(self, key: str, value: str) -> None:
+        self.notes[key] = value
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(PostRow)
+                .where(PostRow.id == self.post_id, PostRow.attempt_id == self.attempt_id)
+                .values(journal=dict(self.notes))
+                .execution_options(synchronize_session=False)
+            )
+
+
+def publish_claimed(
+    runtime: Runtime,
+    post_id: int,
+    attempt_id: str,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Publish a claimed post once. Returns the resulting state (or ``duplicate``)."""
+    started = start(runtime, post_id, attempt_id, clock())
+    if started.wait:
+        sleep(started.wait)
+        started = start(runtime, post_id, attempt_id, clock(), early_ok=False)
+    if started.row is None:
+        if started.outcome == DUPLICATE:
+            log.info("post %s attempt %s: already handled, nothing to do", post_id, attempt_id)
+        return started.outcome or DUPLICATE
+    row = started.row
+    post = Post.from_payload(row.platform, row.account, row.payload, row.idempotency_key)
+    return _call_adapter(runtime, row, post, attempt_id, clock)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """The post as the fence found it; ``attempts`` counts this attempt."""
+
+    id: int
+    campaign_id: str | None
+    account: str
+    platform: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    journal: dict[str, Any]
+    attempts: int
+    scheduled_at: datetime
+    due_at: datetime
+    not_before: datetime | None
+    max_lateness_s: int | None
+
+    @classmethod
+    def of(cls, fenced: Any, *, attempts: int) -> Claimed:
+        """From the fence's row, with ``attempts`` counting the attempt it just started."""
+        columns = {name: getattr(fenced, name) for name in cls.__dataclass_fields__}
+        return cls(**{**columns, "attempts": attempts})
+
+
+@dataclass(frozen=True)
+class Started:
+    """What the fence found: go ahead with ``row``; early, ask again in ``wait`` seconds; or ``outcome``."""
+
+    row: Claimed | None = None
+    wait: float = 0.0
+    outcome: str | None = None
+
+
+_CLAIMED = (
+    PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.platform, PostRow.payload,
+    PostRow.idempotency_key, PostRow.journal, PostRow.attempts, PostRow.scheduled_at, PostRow.due_at,
+    PostRow.not_before, PostRow.max_lateness_s,
+    select(func.count()).select_from(Hold).scalar_subquery().label("holds"),
+    select(AccountState.blocked_until).where(AccountState.account == PostRow.account)
+    .scalar_subquery().label("blocked_until"),
+)
+_FENCED = (PostRow.id == bindparam("w_id"), PostRow.attempt_id == bindparam("w_attempt_id"),
+           PostRow.status == states.QUEUED)
+# The checked path: read the fenced post, whether any pause is active, and until when its account is
+# blocked; then decide.
+_FENCE = select(*_CLAIMED).where(*_FENCED)
+_FENCE_LOCKED = _FENCE.with_for_update(of=PostRow)
+# The usual path: move it first, returning the same columns, and keep the move if no policy objects.
+_MOVE = (
+    update(PostRow).where(*_FENCED)
+    .values(status=states.PUBLISHING, attempts=PostRow.attempts + 1, lease_until=bindparam("v_lease_until"),
+            updated_at=bindparam("v_now"))
+    .returning(*_CLAIMED)
+)
+_MOVE_LOGGED = ledger.with_event(_MOVE)  # PostgreSQL: the move and its event in one round trip
+
+
+def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool = True) -> Started:
+    """Fence and re-check in one transaction, then ``queued -> publishing``.
+
+    A message that arrives a little early (within the dispatcher's look-ahead) changes nothing and
+    says how long to wait; a much earlier one, or one still early after its wait, goes back to
+    ``scheduled`` at its time.
+    """
+    return _start_unless_objected(runtime, post_id, attempt_id, now) or _start_checked(
+        runtime, post_id, attempt_id, now, early_ok=early_ok)
+
+
+def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> Started | None:
+    """The usual case in one statement (and its event): move the post, then check nothing objects.
+
+    If a pause might cover it, or it is early, late or over its account's limits, the move is rolled
+    back and None says: take the checked path, which decides what happens instead.
+    """
+    with runtime.db.connect() as connection, connection.begin() as transaction:
+        fence = {"w_id": post_id, "w_attempt_id": attempt_id, "v_lease_until": _lease(runtime.settings, now),
+                 "v_now": now}
+        event = ledger.event(post_id, "publishing", actor=runtime.actor, from_status=states.QUEUED,
+                             to_status=states.PUBLISHING, attempt_id=attempt_id, now=now)
+        logged = connection.dialect.name == "postgresql"
+        if logged:
+            row = connection.execute(_MOVE_LOGGED, {**fence, **ledger.event_params(event)}).one_or_none()
+        else:
+            row = connection.execute(_MOVE, fence).one_or_none()
+        if row is None:
+            return Started(outcome=DUPLICATE)
+        if row.holds or earliest_send(row) > now or _objection(connection, row, runtime, now):
+            transaction.rollback()
+            return None
+        if not logged:
+            ledger.append(connection, event)
+    return Started(row=Claimed.of(row, attempts=row.attempts))
+
+
+def _lease(settings: Settings, now: datetime) -> datetime:
+    """Until when a started publish is left alone by the sweeper."""
+    return now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
+
+
+def _objection(connection: Connection, row: Any, runtime: Runtime, now: datetime) -> bool:
+    late = lateness_reason(row, runtime.accounts.get(row.account), runtime.settings, now)
+    return late is not None or _not_yet(connection, row, runtime, now) is not None
+
+
+def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool) -> Started:
+    """Read the fenced post under lock, apply each policy, and move it where the first one says."""
+    settings, actor = runtime.settings, runtime.actor
+    with runtime.db.begin() as connection:
+        query = _FENCE_LOCKED if connection.dialect.name == "postgresql" else _FENCE
+        row = connection.execute(query, {"w_id": post_id, "w_attempt_id": attempt_id}).one_or_none()
+        if row is None:
+            return Started(outcome=DUPLICATE)
+        wait = (earliest_send(row) - now).total_seconds()
+        if early_ok and 0 < wait <= settings.dispatch_lookahead + SETTLE_GRACE_S:
+            return Started(wait=wait)
+        fenced: dict[str, Any] = {"actor": actor, "attempt_id": attempt_id, "now": now, "lease_until": None}
+        hold = pause_covering(active_pauses(connection), row.campaign_id, row.account) if row.holds else None
+        if hold is not None:
+            transition(connection, post_id, [states.QUEUED], states.PAUSED, action="paused",
+                       detail={"hold": hold.describe()}, **fenced)
+            return Started(outcome=states.PAUSED)
+        late = lateness_reason(row, runtime.accounts.get(row.account), settings, now)
+        if late:
+            transition(connection, post_id, [states.QUEUED], states.HELD, action="held",
+                       detail={"reason": late}, reason=late, **fenced)
+            return Started(outcome=states.HELD)
+        not_yet = _not_yet(connection, row, runtime, now)
+        if not_yet is not None:
+            until, why = not_yet
+            transition(connection, post_id, [states.QUEUED], states.SCHEDULED, action="deferred",
+                       detail={"why": why, "until": iso(until)}, due_at=until, **fenced)
+            return Started(outcome=states.SCHEDULED)
+        fenced["lease_until"] = _lease(settings, now)
+        transition(connection, post_id, [states.QUEUED], states.PUBLISHING, action="publishing",
+                   attempts=row.attempts + 1, **fenced)
+    return Started(row=Claimed.of(row, attempts=row.attempts + 1))
+
+
+def _not_yet(db: Connection, row: Any, runtime: Runtime, now: datetime) -> tuple[datetime, str] | None:
+    """The embargo or the account's limits say later: when, and why."""
+    embargo = earliest_send(row)
+    if embargo > now:
+        return embargo, "embargo"
+    if row.blocked_until is not None and row.blocked_until > now:
+        return row.blocked_until, "account rate limit"
+    account = runtime.accounts.get(row.account)
+    if account is None or account.rate_limit is None:
+        return None
+    free_at = take_slot(db, row.account, account.rate_limit, now)
+    if free_at is not None:
+        return free_at, "account rate limit"
+    return None
+
+
+def _call_adapter(
+    runtime: Runtime, row: Claimed, post: Post, attempt_id: str, clock: Callable[[], datetime]
+) -> str:
+    journal = DbJournal(runtime.db, row.id, attempt_id, row.journal)
+    try:
+        adapter = runtime.adapter(row.account, row.platform)
+        report = adapter.check(post)
+        if not report.ok:
+            raise errors.PostInvalid(report.problems, f"{row.platform} {row.account}")
+        published = adapter.publish(post, journal)
+    except Exception as exc:
+        return record_failure(runtime, row, attempt_id, exc, clock())
+    return record_published(runtime, row.id, attempt_id, published, clock())
+
+
+def record_published(
+    runtime: Runtime,
+    post_id: int,
+    attempt_id: str,
+    published: Published,
+    now: datetime,
+    action: str = "published",
+) -> str:
+    with single_transition(runtime.db) as connection:
+        moved = transition(
+            connection,
+            post_id,
+            [states.PUBLISHING, states.UNKNOWN],
+            states.PUBLISHED,
+            action=action,
+            actor=runtime.actor,
+            attempt_id=attempt_id,
+            now=now,
+            detail={"platform_id": published.platform_id, "url": published.url},
+            platform_id=published.platform_id,
+            url=published.url,
+            published_at=now,
+            lease_until=None,
+            reason=None,
+        )
+    return states.PUBLISHED if moved else DUPLICATE
+
+
+def record_failure(runtime: Runtime, row: Claimed, attempt_id: str, exc: BaseException, now: datetime) -> str:
+    """Map an adapter's error to one fenced transition."""
+    target, values, detail = outcome_for(exc, row, runtime.settings, now)
+    with runtime.db.begin() as session:
+        if isinstance(exc, errors.RateLimited) and "due_at" in values:
+            block(session, row.account, values["due_at"], f"rate limited by {row.platform}")
+        if isinstance(exc, errors.AuthError):
+            flag(
+                session,
+                row.account,
+                f"{row.platform} refused the credentials: re-authorise the account "
+                f"(then 'promo accounts check'): {exc}",
+            )
+        moved = transition(
+            session,
+            row.id,
+            [states.PUBLISHING, states.UNKNOWN],
+            target,
+            action=detail.pop("action"),
+            actor=runtime.actor,
+            attempt_id=attempt_id,
+            detail=detail,
+            now=now,
+            lease_until=None,
+            **values,
+        )
+    log.log(
+        logging.WARNING if target != states.SCHEDULED else logging.INFO,
+        "post %s -> %s: %s",
+        row.id,
+        target,
+        values.get("reason"),
+    )
+    return target if moved else DUPLICATE
+
+
+def outcome_for(
+    exc: BaseException, row: Claimed, settings: Settings, now: datetime
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(target state, columns to set, event detail) for one failed publish."""
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, errors.RateLimited):
+        until = (
+            exc.retry_at
+            if exc.retry_at and exc.retry_at > now
+            else now + timedelta(seconds=settings.retry_base)
+        )
+        return (
+            states.SCHEDULED,
+            {"due_at": until, "reason": f"rate limited until {iso(until)}: {reason}"},
+            {"action": "rate-limited", "until": iso(until)},
+        )
+    if isinstance(exc, errors.Retryable):
+        if row.attempts >= settings.max_attempts:
+            return (
+                states.FAILED,
+                {
+                    "reason": f"gave up after {row.attempts} attempts: {reason}; "
+                    f"'promo retry {row.id}' tries again"
+                },
+                {"action": "failed"},
+            )
+        due = now + timedelta(seconds=backoff(row.attempts, settings))
+        return (
+            states.SCHEDULED,
+            {"due_at": due, "reason": f"retrying at {iso(due)}: {reason}"},
+            {"action": "retry-later", "until": iso(due)},
+        )
+    if isinstance(exc, errors.Duplicate) and exc.existing_id:
+        return (
+            states.PUBLISHED,
+            {"platform_id": exc.existing_id, "published_at": now, "reason": reason},
+            {"action": "published", "duplicate": True},
+        )
+    if isinstance(exc, errors.Duplicate):
+        return (
+            states.UNKNOWN,
+            {
+                "reason": f"the platform says it is already posted, without its id: {reason}; "
+                f"check and 'promo resolve {row.id} --published URL'"
+            },
+            {"action": "unknown"},
+        )
+    if isinstance(exc, (errors.Permanent, errors.PostInvalid, errors.ConfigError, errors.TemplateError)):
+        return (
+            states.FAILED,
+            {"reason": f"{reason}; fix it, then 'promo retry {row.id}'"},
+            {"action": "failed"},
+        )
+    if isinstance(exc, errors.Ambiguous):
+        why = f"sent, but no answer came back: {reason}"
+    else:
+        why = f"unexpected error during the call, it may have gone out: {type(exc).__name__}: {reason}"
+    return (
+        states.UNKNOWN,
+        {
+            "reason": f"{why}; promo will check the platform, or "
+            f"'promo resolve {row.id} --published URL | --not-published'"
+        },
+        {"action": "unknown"},
+    )
+
+
+def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> float:
+    """Seconds before the next try: ``retry_base * 2^(attempts-1)``, capped, with half jitter."""
+    rng = rng or random.Random()
+    ceiling = min(settings.retry_max, settings.retry_base * 2 ** max(0, attempts - 1))
+    return ceiling / 2 + rng.random() * ceiling / 2

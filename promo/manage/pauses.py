@@ -1,0 +1,82 @@
+"""Pausing and resuming: hold posts without failing them.
+
+A pause is a row in ``holds`` (scope ``all``, ``campaign`` or ``account``). ``pause`` writes it and
+moves the matching scheduled and queued posts to ``paused`` at once; the dispatcher and the publish
+task also check the holds, so posts applied later, or already on their way to a worker, are held
+too. ``resume`` deletes holds and moves the posts no other hold covers back to ``scheduled``; the
+dispatcher then applies the late-post policy, so a post too late for its message is ``held`` for a
+person instead of being sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from promo.store import states
+from promo.store.ledger import log, transition
+from promo.store.pauses import Scope, active_pauses, pause_covering
+from promo.store.tables import Hold, PostRow
+from promo.times import utcnow
+
+
+def pause(
+    session: Session, scope: Scope, *, reason: str = "", actor: str = "cli", now: datetime | None = None
+) -> int:
+    """Add a hold and pause the posts it covers. Returns how many posts were paused."""
+    now = now or utcnow()
+    if scope not in active_pauses(session):
+        session.add(Hold(scope=scope.kind, value=scope.value, created_at=now, reason=reason))
+        session.flush()
+    log(session, None, "paused", actor=actor, detail={"scope": scope.kind, "value": scope.value}, now=now)
+    paused = 0
+    for post_id, campaign_id, account, status in _posts_in(session, (states.SCHEDULED, states.QUEUED)):
+        if scope.covers(campaign_id, account) and transition(
+            session,
+            post_id,
+            [status],
+            states.PAUSED,
+            action="paused",
+            actor=actor,
+            detail={"hold": scope.describe()},
+            now=now,
+            lease_until=None,
+        ):
+            paused += 1
+    return paused
+
+
+def resume(session: Session, scope: Scope | None, *, actor: str = "cli", now: datetime | None = None) -> int:
+    """Remove one hold (``None``: every hold) and release the posts nothing else holds."""
+    now = now or utcnow()
+    if scope is None:
+        session.execute(delete(Hold))
+    else:
+        session.execute(delete(Hold).where(Hold.scope == scope.kind, Hold.value == scope.value))
+    remaining = active_pauses(session)
+    log(
+        session,
+        None,
+        "resumed",
+        actor=actor,
+        detail={"scope": scope.kind if scope else "every hold", "value": scope.value if scope else ""},
+        now=now,
+    )
+    released = 0
+    for post_id, campaign_id, account, _status in _posts_in(session, (states.PAUSED,)):
+        if pause_covering(remaining, campaign_id, account) is None and transition(
+            session, post_id, [states.PAUSED], states.SCHEDULED, action="resumed", actor=actor, now=now
+        ):
+            released += 1
+    return released
+
+
+def _posts_in(session: Session, statuses: tuple[str, ...]) -> list[tuple[int, str | None, str, str]]:
+    rows = session.execute(
+        select(PostRow.id, PostRow.campaign_id, PostRow.account, PostRow.status)
+        .where(PostRow.status.in_(statuses))
+        .order_by(PostRow.id)
+    ).all()
+    return [(row[0], row[1], row[2], row[3]) for row in rows]

@@ -1,0 +1,279 @@
+"""The queue as people handle it: list, show, cancel, reschedule, and ad hoc posts.
+
+Each function opens its own transaction and changes state only through ``ledger.transition``, so a
+worker racing with a person never publishes a post that was just cancelled (its conditional update
+finds the row moved and stops).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
+from promo.planning.plan import due_time, post_digest
+from promo.posts import Post
+from promo.store import states
+from promo.times import iso, utcnow, zone
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from promo.accounts import Account
+    from promo.store.tables import Event, PostRow
+
+DEFAULT_LIMIT = 200
+ADHOC_KIND = "adhoc"
+# From these a post can be moved to a new time; paused stays paused, the rest become scheduled.
+RESCHEDULABLE = frozenset({states.SCHEDULED, states.QUEUED, states.PAUSED, states.HELD, states.FAILED})
+
+
+@dataclass(frozen=True)
+class PostView:
+    """One ledger row as ``promo queue`` lists it."""
+
+    id: int
+    campaign: str | None
+    announcement: str | None
+    account: str
+    platform: str
+    status: str
+    scheduled_at: datetime
+    due_at: datetime
+    text: str
+    attempts: int
+    url: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: PostRow) -> PostView:
+        parts = row.payload.get("parts") or [{}]
+        return cls(row.id, row.campaign_id, row.announcement, row.account, row.platform, row.status,
+                   row.scheduled_at, row.due_at, str(parts[0].get("text", "")),
+                   row.attempts, row.url, row.reason)
+
+    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        return {"id": self.id, "campaign": self.campaign, "announcement": self.announcement,
+                "account": self.account, "platform": self.platform, "status": self.status,
+                "scheduled_at": _shown(self.scheduled_at, tz), "due_at": _shown(self.due_at, tz),
+                "text": self.text, "attempts": self.attempts, "url": self.url, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    attempt_id: str | None
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventView:
+        return cls(event.id, event.at, event.action, event.from_status, event.to_status,
+                   event.actor, event.attempt_id, dict(event.detail or {}))
+
+    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        return {"id": self.id, "at": _shown(self.at, tz), "action": self.action, "from": self.from_status,
+                "to": self.to_status, "actor": self.actor, "attempt_id": self.attempt_id,
+                "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class PostDetail:
+    """One post in full: the row, its exact payload, and its event history."""
+
+    view: PostView
+    idempotency_key: str
+    kind: str
+    payload: dict[str, Any]
+    not_before: datetime | None
+    max_lateness_s: int | None
+    platform_id: str | None
+    published_at: datetime | None
+    created_at: datetime
+    events: tuple[EventView, ...]
+
+    @property
+    def post(self) -> Post:
+        return Post.from_payload(self.view.platform, self.view.account, self.payload, self.idempotency_key)
+
+    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        shown = self.view.to_dict(tz)
+        shown.update({
+            "idempotency_key": self.idempotency_key, "kind": self.kind, "payload": self.payload,
+            "not_before": _shown(self.not_before, tz), "max_lateness_s": self.max_lateness_s,
+            "platform_id": self.platform_id, "published_at": _shown(self.published_at, tz),
+            "created_at": _shown(self.created_at, tz), "events": [e.to_dict(tz) for e in self.events],
+        })
+        return shown
+
+
+def _shown(value: datetime | None, tz: ZoneInfo | None) -> str | None:
+    if value is None:
+        return None
+    return iso(value.astimezone(tz) if tz else value)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
+               account: str | None = None, limit: int = DEFAULT_LIMIT) -> list[PostView]:
+    """Posts in the order they go out (due time, then id), filtered by status, campaign, account."""
+    from sqlalchemy import select
+
+    from promo.store.db import transaction
+    from promo.store.tables import PostRow
+
+    wanted = [status] if isinstance(status, str) else list(status or ())
+    unknown = [s for s in wanted if s not in states.ALL]
+    if unknown:
+        raise ConfigError(f"unknown status {unknown[0]!r} (known: {', '.join(states.ALL)})")
+    query = select(PostRow).order_by(PostRow.due_at, PostRow.id).limit(limit)
+    if wanted:
+        query = query.where(PostRow.status.in_(wanted))
+    if campaign is not None:
+        query = query.where(PostRow.campaign_id == campaign)
+    if account is not None:
+        query = query.where(PostRow.account == account)
+    with transaction(engine) as session:
+        return [PostView.of(row) for row in session.scalars(query)]
+
+
+def get_post(engine: Engine, post_id: int) -> PostDetail:
+    """One post with its payload and every event, oldest first. NotFound if there is none."""
+    from sqlalchemy import select
+
+    from promo.store.db import transaction
+    from promo.store.tables import Event
+
+    with transaction(engine) as session:
+        row = _row(session, post_id)
+        events = session.scalars(select(Event).where(Event.post_id == post_id).order_by(Event.id))
+        return PostDetail(PostView.of(row), row.idempotency_key, row.kind, dict(row.payload),
+                          row.not_before, row.max_lateness_s, row.platform_id,
+                          row.published_at, row.created_at,
+                          tuple(EventView.of(e) for e in events))
+
+
+def campaign_zones(engine: Engine, campaigns: Iterable[str | None]) -> dict[str, ZoneInfo]:
+    """The zone each named campaign was written in (unknown zones are left out)."""
+    from sqlalchemy import select
+
+    from promo.store.db import transaction
+    from promo.store.tables import Campaign
+
+    wanted = {c for c in campaigns if c}
+    if not wanted:
+        return {}
+    with transaction(engine) as session:
+        found = session.execute(select(Campaign.id, Campaign.timezone).where(Campaign.id.in_(wanted))).all()
+    zones: dict[str, ZoneInfo] = {}
+    for campaign, name in found:
+        with contextlib.suppress(ValueError):
+            zones[campaign] = zone(name)
+    return zones
+
+
+def _row(session: Session, post_id: int, lock: bool = False) -> PostRow:
+    from sqlalchemy import select
+
+    from promo.store.tables import PostRow
+
+    query = select(PostRow).where(PostRow.id == post_id)
+    row = session.scalars(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(f"no post with id {post_id}")
+    return row
+
+
+# -- changing ------------------------------------------------------------------------------------
+
+def cancel(engine: Engine, post_id: int, actor: str = "cli") -> PostView:
+    """Cancel a post that has not been sent. TransitionRefused once it may have gone out."""
+    from promo.store.db import transaction
+    from promo.store.ledger import transition
+
+    with transaction(engine) as session:
+        row = _row(session, post_id, lock=True)
+        status = row.status
+        if status not in states.UNSENT:
+            raise TransitionRefused(post_id, status, "cancel")
+        reason = f"cancelled by {actor}"
+        if not transition(session, post_id, (status,), states.CANCELLED, action="cancelled", actor=actor,
+                          reason=reason, lease_until=None, detail={"reason": reason}):
+            raise TransitionRefused(post_id, _status(session, post_id), "cancel")
+        session.refresh(row)
+        return PostView.of(row)
+
+
+def reschedule(engine: Engine, post_id: int, at: datetime, actor: str = "cli") -> PostView:
+    """Move an unsent post to ``at`` (aware). Its embargo still holds: it is due at the later of the two."""
+    from promo.planning.apply import clear_attempt
+    from promo.store.db import transaction
+    from promo.store.ledger import transition
+
+    if at.tzinfo is None:
+        raise ValueError("reschedule needs an aware datetime")
+    with transaction(engine) as session:
+        row = _row(session, post_id, lock=True)
+        status = row.status
+        if status not in RESCHEDULABLE:
+            raise TransitionRefused(post_id, status, "reschedule")
+        old = row.scheduled_at
+        not_before = row.not_before
+        target = states.PAUSED if status == states.PAUSED else states.SCHEDULED
+        values: dict[str, Any] = {"scheduled_at": at, "due_at": due_time(at, not_before),
+                  "digest": post_digest(row.payload, at, not_before, row.max_lateness_s),
+                  "lease_until": None}
+        if not transition(session, post_id, (status,), target, action="rescheduled", actor=actor,
+                          detail={"from": iso(old), "to": iso(at)}, **values):
+            raise TransitionRefused(post_id, _status(session, post_id), "reschedule")
+        if status == states.QUEUED:
+            clear_attempt(session, post_id)
+        session.refresh(row)
+        return PostView.of(row)
+
+
+def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, actor: str = "cli") -> PostView:
+    """Queue one post outside any campaign. PostInvalid (nothing written) if it breaks a platform rule."""
+    from promo.planning.apply import new_idempotency_key
+    from promo.rules import rules_for
+    from promo.store.db import transaction
+    from promo.store.ledger import log
+    from promo.store.tables import PostRow
+
+    if at.tzinfo is None:
+        raise ValueError("an ad hoc post needs an aware datetime")
+    post = Post.single(account.platform, account.name, text)
+    report = rules_for(account.platform, account.options).check(post)
+    if not report.ok:
+        raise PostInvalid(report.problems, context=f"{account.name} ({account.platform})")
+    lateness = round(account.max_lateness.total_seconds()) if account.max_lateness else None
+    payload = post.to_payload()
+    now = utcnow()
+    with transaction(engine) as session:
+        row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=None, announcement=None,
+                      kind=ADHOC_KIND, account=account.name, platform=account.platform, payload=payload,
+                      digest=post_digest(payload, at, None, lateness), status=states.SCHEDULED,
+                      scheduled_at=at, due_at=at, max_lateness_s=lateness, attempts=0,
+                      journal={}, created_at=now, updated_at=now)
+        session.add(row)
+        session.flush()
+        log(session, row.id, "created", actor=actor, to_status=states.SCHEDULED, now=now,
+            detail={"adhoc": True})
+        return PostView.of(row)
+
+
+def _status(session: Session, post_id: int) -> str:
+    from promo.store.ledger import status_of
+
+    return status_of(session, post_id) or "missing"
+

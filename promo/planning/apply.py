@@ -1,0 +1,225 @@
+"""Writing a plan: ``apply_plan``.
+
+Everything happens in one transaction. Each entry's precondition is checked again with the row
+locked (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so a
+post a worker started publishing meanwhile is reported ``locked``, never overwritten. Every action
+is logged in the event log; a plan with nothing to do writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from promo.errors import PromoError
+from promo.planning.plan import (
+    ACTIONS,
+    CANCELLED,
+    CHANGED,
+    CREATED,
+    FILE_CANCEL,
+    LOCKED,
+    ApplyResult,
+    Identity,
+    Plan,
+    PlanEntry,
+    due_time,
+    json_safe,
+    scheduled_digest,
+    seconds,
+)
+from promo.posts import ScheduledPost
+from promo.store import states
+from promo.times import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+
+def apply_plan(engine: Engine, plan: Plan, *, actor: str = "cli", now: datetime | None = None) -> ApplyResult:
+    """Write ``plan`` in one transaction. Nothing to do: nothing is written, not even an event."""
+    from sqlalchemy.exc import IntegrityError
+
+    from promo.store.db import transaction
+
+    if not plan.writes:
+        return ApplyResult(plan, plan.entries, wrote=False)
+    now = now or utcnow()
+    try:
+        with transaction(engine) as session:
+            _write_campaign(session, plan, now)
+            _write_announcements(session, plan)
+            entries = tuple(_apply_entry(session, entry, actor, now) for entry in plan.entries)
+            _log_applied(session, plan, entries, actor, now)
+    except IntegrityError:
+        raise PromoError(f"campaign {plan.campaign_id} was changed by someone else while applying; "
+                         "nothing was written: run apply again") from None
+    return ApplyResult(plan, entries, wrote=True)
+
+
+def _write_campaign(session: Session, plan: Plan, now: datetime) -> None:
+    from sqlalchemy import insert, update
+
+    from promo.store.tables import Campaign
+
+    values = {"name": plan.name, "timezone": plan.timezone, "source": plan.source, "digest": plan.digest,
+              "applied_at": now}
+    if plan.campaign_op == "insert":
+        session.execute(insert(Campaign).values(id=plan.campaign_id, **values))
+    else:  # applied_at moves whenever an apply writes anything
+        session.execute(update(Campaign).where(Campaign.id == plan.campaign_id).values(**values))
+
+
+def _write_announcements(session: Session, plan: Plan) -> None:
+    from sqlalchemy import insert, update
+
+    from promo.store.tables import Announcement
+
+    for op, state in plan.announcement_ops:
+        if op == "insert":
+            session.execute(insert(Announcement).values(
+                campaign_id=plan.campaign_id, key=state.key, kind=state.kind, fields=state.fields,
+                scheduled_at=state.scheduled_at, removed=False))
+            continue
+        where = (Announcement.campaign_id == plan.campaign_id, Announcement.key == state.key)
+        values: dict[str, Any] = {"removed": True} if op == "remove" else {
+            "kind": state.kind, "fields": state.fields, "scheduled_at": state.scheduled_at,
+            "removed": False}
+        session.execute(update(Announcement).where(*where).values(**values))
+
+
+def _apply_entry(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
+    if entry.action == CREATED:
+        return _create(session, entry, actor, now)
+    if entry.action == CHANGED:
+        return _change(session, entry, actor, now)
+    if entry.action == CANCELLED:
+        return _cancel(session, entry, actor, now)
+    return entry
+
+
+def _latest_id(session: Session, identity: Identity) -> int | None:
+    from sqlalchemy import func, select
+
+    from promo.store.tables import PostRow
+
+    campaign, announcement, account = identity
+    return session.scalar(select(func.max(PostRow.id)).where(
+        PostRow.campaign_id == campaign, PostRow.announcement == announcement, PostRow.account == account))
+
+
+def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
+    from promo.store.ledger import log
+    from promo.store.tables import PostRow
+
+    if _latest_id(session, entry.identity) != entry.replaces:
+        return _raced(entry, "another apply created it first")
+    scheduled = entry.scheduled
+    assert scheduled is not None
+    row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=entry.campaign,
+                  announcement=entry.announcement, account=entry.account, attempts=0, journal={},
+                  status=states.SCHEDULED, created_at=now, updated_at=now, **row_values(scheduled))
+    session.add(row)
+    session.flush()
+    log(session, row.id, "created", actor=actor, to_status=states.SCHEDULED, now=now,
+        detail={"reason": entry.reason} if entry.reason else None)
+    return replace(entry, post_id=row.id, status=states.SCHEDULED)
+
+
+def new_idempotency_key() -> str:
+    """Fixed when a post is created and never changed: adapters send it to platforms that dedupe."""
+    return "promo-" + uuid.uuid4().hex
+
+
+def row_values(scheduled: ScheduledPost) -> dict[str, Any]:
+    """The ledger columns a rendered post decides (everything but identity and state)."""
+    return {"kind": scheduled.kind, "platform": scheduled.post.platform,
+            "payload": json_safe(scheduled.post.to_payload()), "digest": scheduled_digest(scheduled),
+            "scheduled_at": scheduled.scheduled_at, "not_before": scheduled.not_before,
+            "max_lateness_s": seconds(scheduled.max_lateness),
+            "due_at": due_time(scheduled.scheduled_at, scheduled.not_before)}
+
+
+def _current(session: Session, post_id: int) -> tuple[str, str] | None:
+    """The row's (status, digest), locked against concurrent writers until we commit."""
+    from sqlalchemy import select
+
+    from promo.store.tables import PostRow
+
+    found = session.execute(select(PostRow.status, PostRow.digest).where(PostRow.id == post_id)
+                            .with_for_update()).first()
+    return (found[0], found[1]) if found else None
+
+
+def _change(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
+    from promo.store.ledger import transition
+
+    assert entry.post_id is not None and entry.scheduled is not None
+    current = _current(session, entry.post_id)
+    if current is None or current[0] in states.MAYBE_SENT or current[0] == states.CANCELLED:
+        return _raced(entry, f"became {current[0] if current else 'missing'} while applying", current)
+    if current[1] != entry.expected_digest:
+        return _raced(entry, "was edited by someone else while applying", current)
+    values = row_values(entry.scheduled)
+    target = status_after_edit(current[0], values["due_at"], now)
+    extra: dict[str, Any] = {"lease_until": None}
+    if target == states.SCHEDULED:
+        extra["reason"] = None
+    if not transition(session, entry.post_id, (current[0],), target, action="changed", actor=actor, now=now,
+                      detail={"changes": list(entry.changes)}, **values, **extra):
+        return _raced(entry, "moved while applying", current)
+    if current[0] == states.QUEUED:
+        clear_attempt(session, entry.post_id)
+    return replace(entry, status=target)
+
+
+def status_after_edit(current: str, due_at: datetime, now: datetime) -> str:
+    """An edit re-arms a post: queued and failed go back to scheduled, paused stays paused,
+    held is released only if its new time is still ahead."""
+    if current == states.PAUSED:
+        return states.PAUSED
+    if current == states.HELD:
+        return states.SCHEDULED if due_at > now else states.HELD
+    return states.SCHEDULED
+
+
+def clear_attempt(session: Session, post_id: int) -> None:
+    """Drop the queued attempt's fence: an in-flight publish task for it finds nothing to claim."""
+    from sqlalchemy import update
+
+    from promo.store.tables import PostRow
+
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(attempt_id=None)
+                    .execution_options(synchronize_session=False))
+
+
+def _cancel(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
+    from promo.store.ledger import transition
+
+    assert entry.post_id is not None
+    current = _current(session, entry.post_id)
+    if current is None or current[0] not in states.UNSENT:
+        return _raced(entry, f"became {current[0] if current else 'missing'} while applying", current)
+    reason = f"{FILE_CANCEL} ({entry.reason})"
+    if not transition(session, entry.post_id, (current[0],), states.CANCELLED, action="cancelled",
+                      actor=actor, now=now, detail={"reason": reason}, reason=reason, lease_until=None):
+        return _raced(entry, "moved while applying", current)
+    return replace(entry, status=states.CANCELLED)
+
+
+def _raced(entry: PlanEntry, why: str, current: tuple[str, str] | None = None) -> PlanEntry:
+    status = current[0] if current else entry.status
+    return replace(entry, action=LOCKED, status=status, reason=f"not written: {why}")
+
+
+def _log_applied(session: Session, plan: Plan, entries: Sequence[PlanEntry], actor: str,
+                 now: datetime) -> None:
+    from promo.store.ledger import log
+
+    counts = {action: sum(1 for e in entries if e.action == action) for action in ACTIONS}
+    log(session, None, "applied", actor=actor, now=now,
+        detail={"campaign": plan.campaign_id, "source": plan.source, "digest": plan.digest, **counts})

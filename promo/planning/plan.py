@@ -1,0 +1,363 @@
+"""Campaigns as code: ``plan`` diffs a campaign's rendered posts against the ledger; ``apply`` writes it.
+
+A post's identity is (campaign id, announcement key, account). ``plan`` is read-only and sorts every
+identity into one of:
+
+- ``created``    new (or back in the file after it was cancelled)
+- ``changed``    payload, time, embargo or late-post policy differs: ``changes`` says what
+- ``unchanged``  the ledger already has exactly this
+- ``cancelled``  no longer in the file (announcement removed or account dropped): its unsent post
+- ``locked``     the file differs but the post may already be out (publishing / published /
+                 unknown): it is never re-queued, and the plan says so
+
+``apply`` writes the whole plan in one transaction, re-checking each entry's precondition with a
+conditional update, and logs every action in the event log. A plan with nothing to do writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from promo.errors import CampaignError
+from promo.posts import ScheduledPost
+from promo.store import states
+from promo.times import iso, zone
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from promo.store.tables import PostRow
+
+CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED = "created", "changed", "unchanged", "cancelled", "locked"
+ACTIONS = (CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED)
+WRITING = frozenset({CREATED, CHANGED, CANCELLED})
+# The reason apply gives a post it cancels; such a post comes back if the file brings it back.
+FILE_CANCEL = "removed from the campaign file"
+
+Identity = tuple[str | None, str | None, str]
+
+
+class AnnouncementLike(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+
+
+class CampaignLike(Protocol):
+    """What planning reads of a loaded campaign (``promo.campaigns``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def source(self) -> Any: ...
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def announcements(self) -> Sequence[AnnouncementLike]: ...
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    """One post's fate. ``scheduled`` is the file's version (None when cancelled)."""
+
+    action: str
+    campaign: str | None
+    announcement: str | None
+    account: str
+    platform: str
+    scheduled_at: datetime
+    post_id: int | None = None
+    status: str | None = None                # ledger status when planned
+    changes: tuple[str, ...] = ()
+    reason: str = ""
+    scheduled: ScheduledPost | None = field(default=None, repr=False, compare=False)
+    expected_digest: str | None = None       # the row's digest when planned: apply's precondition
+    replaces: int | None = None              # created: the cancelled row it follows
+
+    @property
+    def identity(self) -> Identity:
+        return (self.campaign, self.announcement, self.account)
+
+    def to_dict(self, tz: ZoneInfo) -> dict[str, Any]:
+        return {"post_id": self.post_id, "campaign": self.campaign, "announcement": self.announcement,
+                "account": self.account, "platform": self.platform,
+                "scheduled_at": iso(self.scheduled_at.astimezone(tz)), "status": self.status,
+                "changes": list(self.changes), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class AnnouncementState:
+    key: str
+    kind: str
+    fields: dict[str, Any]
+    scheduled_at: datetime
+
+
+AnnouncementOp = tuple[str, AnnouncementState]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What applying a campaign would do. ``campaign_op`` / ``announcement_ops`` are the row writes."""
+
+    campaign_id: str
+    name: str
+    timezone: str
+    source: str
+    digest: str
+    entries: tuple[PlanEntry, ...]
+    campaign_op: str | None = None                                   # insert / update / None
+    announcement_ops: tuple[AnnouncementOp, ...] = ()  # (insert | update | remove, state)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    def by_action(self, action: str) -> list[PlanEntry]:
+        return [e for e in self.entries if e.action == action]
+
+    @property
+    def writes(self) -> bool:
+        """Whether applying this plan changes anything at all."""
+        return bool(self.campaign_op or self.announcement_ops
+                    or any(e.action in WRITING for e in self.entries))
+
+    def counts(self) -> dict[str, int]:
+        return {action: len(self.by_action(action)) for action in ACTIONS}
+
+    def summary(self) -> str:
+        return summarize(self.counts())
+
+    def to_dict(self) -> dict[str, Any]:
+        return entries_dict(self.campaign_id, self.entries, self.zone, self.summary())
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What apply wrote: the plan's entries with their post ids, raced ones moved to ``locked``."""
+
+    plan: Plan
+    entries: tuple[PlanEntry, ...]
+    wrote: bool
+
+    def by_action(self, action: str) -> list[PlanEntry]:
+        return [e for e in self.entries if e.action == action]
+
+    def summary(self) -> str:
+        return summarize({action: len(self.by_action(action)) for action in ACTIONS})
+
+    def to_dict(self) -> dict[str, Any]:
+        return entries_dict(self.plan.campaign_id, self.entries, self.plan.zone, self.summary())
+
+
+def summarize(counts: Mapping[str, int]) -> str:
+    """``3 new, 1 changed, 0 cancelled, 12 unchanged`` (``, 1 locked`` when there are any)."""
+    text = (f"{counts.get(CREATED, 0)} new, {counts.get(CHANGED, 0)} changed, "
+            f"{counts.get(CANCELLED, 0)} cancelled, {counts.get(UNCHANGED, 0)} unchanged")
+    return text + (f", {counts[LOCKED]} locked" if counts.get(LOCKED) else "")
+
+
+def entries_dict(campaign: str, entries: Sequence[PlanEntry], tz: ZoneInfo, summary: str) -> dict[str, Any]:
+    shown: dict[str, Any] = {"campaign": campaign, "summary": summary}
+    for action in ACTIONS:
+        shown[action] = [e.to_dict(tz) for e in entries if e.action == action]
+    return shown
+
+
+# -- digests -------------------------------------------------------------------------------------
+
+def post_digest(payload: Mapping[str, Any], scheduled_at: datetime, not_before: datetime | None,
+                max_lateness_s: int | None) -> str:
+    """sha256 of the canonical JSON of what a post sends and when: apply's change detector."""
+    document = {"payload": payload, "scheduled_at": _utc(scheduled_at),
+                "not_before": _utc(not_before) if not_before else None, "max_lateness_s": max_lateness_s}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def scheduled_digest(scheduled: ScheduledPost) -> str:
+    return post_digest(scheduled.post.to_payload(), scheduled.scheduled_at, scheduled.not_before,
+                       seconds(scheduled.max_lateness))
+
+
+def seconds(value: timedelta | None) -> int | None:
+    return None if value is None else round(value.total_seconds())
+
+
+def due_time(scheduled_at: datetime, not_before: datetime | None) -> datetime:
+    """When the dispatcher may first claim a post: its time, or its embargo if that is later."""
+    return max(scheduled_at, not_before) if not_before else scheduled_at
+
+
+def _utc(value: datetime) -> str:
+    return iso(value.astimezone(UTC))
+
+
+# -- plan ----------------------------------------------------------------------------------------
+
+def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost]) -> Plan:
+    """Compare a campaign's rendered posts with the ledger. Reads only."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from promo.store.tables import Announcement, Campaign, PostRow
+
+    tz = zone(campaign.timezone)
+    wanted = _index(campaign, posts)
+    with Session(engine) as session:
+        rows: dict[Identity, PostRow] = {}
+        for row in session.scalars(select(PostRow).where(PostRow.campaign_id == campaign.id)
+                                   .order_by(PostRow.id)):
+            rows[(row.campaign_id, row.announcement, row.account)] = row  # the latest row wins
+        stored_campaign = session.get(Campaign, campaign.id)
+        stored = {a.key: a for a in session.scalars(
+            select(Announcement).where(Announcement.campaign_id == campaign.id))}
+        campaign_op = _campaign_op(campaign, stored_campaign)
+        announcement_ops = _announcement_ops(campaign, stored)
+        entries = [_entry(identity, post, rows.get(identity), tz) for identity, post in wanted.items()]
+        file_keys = {a.key for a in campaign.announcements}
+        entries += [gone for identity, row in rows.items() if identity not in wanted
+                    if (gone := _gone(row, file_keys)) is not None]
+    return Plan(campaign.id, campaign.name, campaign.timezone, str(campaign.source), campaign.digest,
+                tuple(entries), campaign_op, tuple(announcement_ops))
+
+
+def _index(campaign: CampaignLike, posts: Sequence[ScheduledPost]) -> dict[Identity, ScheduledPost]:
+    wanted: dict[Identity, ScheduledPost] = {}
+    for post in posts:
+        identity = (campaign.id, post.announcement, post.post.account)
+        if identity in wanted:
+            raise CampaignError(f"announcement {post.announcement!r} has two posts for account "
+                                f"{post.post.account!r}", file=str(campaign.source), field="accounts")
+        wanted[identity] = post
+    return wanted
+
+
+def _campaign_op(campaign: CampaignLike, stored: Any) -> str | None:
+    if stored is None:
+        return "insert"
+    now = (campaign.name, campaign.timezone, str(campaign.source), campaign.digest)
+    return None if now == (stored.name, stored.timezone, stored.source, stored.digest) else "update"
+
+
+def _announcement_ops(campaign: CampaignLike, stored: Mapping[str, Any]) -> list[AnnouncementOp]:
+    ops: list[AnnouncementOp] = []
+    for item in campaign.announcements:
+        state = AnnouncementState(item.key, item.kind, json_safe(dict(item.fields)), item.scheduled_at)
+        row = stored.get(item.key)
+        if row is None:
+            ops.append(("insert", state))
+        elif (row.kind, row.fields, row.scheduled_at, row.removed) != (
+                state.kind, state.fields, state.scheduled_at, False):
+            ops.append(("update", state))
+    file_keys = {a.key for a in campaign.announcements}
+    for key, row in stored.items():
+        if key not in file_keys and not row.removed:
+            gone = AnnouncementState(key, row.kind, row.fields, row.scheduled_at)
+            ops.append(("remove", gone))
+    return ops
+
+
+def json_safe(value: dict[str, Any]) -> dict[str, Any]:
+    """Fields as the JSON column will hand them back (dates become ISO text)."""
+    return dict(json.loads(json.dumps(value, sort_keys=True, default=_json_default)))
+
+
+def _json_default(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) and value.tzinfo else str(value)
+
+
+def _entry(identity: Identity, post: ScheduledPost, row: PostRow | None, tz: ZoneInfo) -> PlanEntry:
+    base = PlanEntry(CREATED, identity[0], identity[1], identity[2], post.post.platform, post.scheduled_at,
+                     scheduled=post)
+    if row is None:
+        return base
+    known = replace(base, post_id=row.id, status=row.status, expected_digest=row.digest)
+    same = scheduled_digest(post) == row.digest
+    if row.status == states.CANCELLED:
+        if same and not (row.reason or "").startswith(FILE_CANCEL):
+            return replace(known, action=UNCHANGED)  # a person cancelled it: that sticks
+        return replace(known, action=CREATED, post_id=None, replaces=row.id, expected_digest=None,
+                       reason=f"replaces cancelled post {row.id}")
+    if same:
+        return replace(known, action=UNCHANGED)
+    changes = describe_changes(row, post, tz)
+    if row.status in states.MAYBE_SENT:
+        return replace(known, action=LOCKED, changes=changes,
+                       reason=f"already {row.status}: this edit will not be sent")
+    return replace(known, action=CHANGED, changes=changes)
+
+
+def _gone(row: PostRow, file_keys: set[str]) -> PlanEntry | None:
+    if row.status in (states.PUBLISHED, states.CANCELLED):
+        return None
+    why = "account dropped" if row.announcement in file_keys else "announcement removed"
+    entry = PlanEntry(CANCELLED, row.campaign_id, row.announcement, row.account, row.platform,
+                      row.scheduled_at, row.id, row.status, reason=why,
+                      expected_digest=row.digest)
+    if row.status in states.MAYBE_SENT:
+        return replace(entry, action=LOCKED, reason=f"{why}, but already {row.status}: cannot cancel")
+    return entry
+
+
+def describe_changes(row: PostRow, post: ScheduledPost, tz: ZoneInfo) -> tuple[str, ...]:
+    """What differs between the ledger row and the file, in words: ``time A -> B``, ``text``."""
+    changes: list[str] = []
+    old_time, new_time = row.scheduled_at, post.scheduled_at
+    if old_time != new_time:
+        changes.append(f"time {show_time(old_time, tz)} -> {show_time(new_time, tz)}")
+    old_nb = row.not_before if row.not_before else None
+    if old_nb != post.not_before:
+        changes.append(f"not_before {show_time(old_nb, tz)} -> {show_time(post.not_before, tz)}")
+    if row.max_lateness_s != seconds(post.max_lateness):
+        changes.append(f"max_lateness {show_seconds(row.max_lateness_s)} -> "
+                       f"{show_seconds(seconds(post.max_lateness))}")
+    changes += _payload_changes(row.payload, json_safe(post.post.to_payload()))
+    return tuple(changes)
+
+
+def _payload_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    old_parts, new_parts = list(old.get("parts", [])), list(new.get("parts", []))
+    found: list[str] = []
+    if [p.get("text") for p in old_parts[:1]] != [p.get("text") for p in new_parts[:1]]:
+        found.append("text")
+    if [p.get("text") for p in old_parts[1:]] != [p.get("text") for p in new_parts[1:]]:
+        found.append("thread")
+    if [p.get("media") for p in old_parts] != [p.get("media") for p in new_parts]:
+        found.append("media")
+    if old.get("link") != new.get("link"):
+        found.append("link")
+    return found
+
+
+def show_time(value: datetime | None, tz: ZoneInfo) -> str:
+    """``2019-06-14 00:01 -07:00`` in the campaign's zone; ``none`` for no time."""
+    if value is None:
+        return "none"
+    local = value.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.isoformat()[-6:]}"
+
+
+def show_seconds(value: int | None) -> str:
+    if value is None:
+        return "none"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if value and value % size == 0:
+            return f"{value // size}{unit}"
+    return f"{value}s"
