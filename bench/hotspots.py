@@ -26,7 +26,7 @@ STEPS = {  # (file suffix, function) -> what it is
     ("dispatch.py", "dispatch"): "dispatcher: claim (per post)",
     ("publishing.py", "start"): "publish: start (fenced move queued -> publishing, policies)",
     ("publishing.py", "_call_adapter"): "publish: adapter + record outcome",
-    ("publishing.py", "record_published"): "  of which: publishing -> published",
+    ("outcomes.py", "record_published"): "  of which: publishing -> published",
     ("ledger.py", "transition"): "ledger.transition (all calls)",
     ("ledger.py", "append"): "event inserts as statements of their own (SQLite only)",
     ("coercions.py", "expect"): "SQLAlchemy: building statements (coercions)",

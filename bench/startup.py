@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, targets = [], []
     with tempfile.TemporaryDirectory(prefix="promo-bench-") as tmp:
         folder = Path(tmp)
+        (folder / "promo.toml").write_text("[promo]\n", encoding="utf-8")
         env = subprocess_env(PROMO_HOME=str(folder / "home"), PROMO_CONFIG_FILE=str(folder / "promo.toml"))
         for label, extra in (("promo --help", ["--help"]), ("promo queue", ["queue"])):
             times = cold_times(promo + extra, env, folder, runs)

@@ -5,7 +5,7 @@
     [accounts.jj-bluesky]
     platform = "bluesky"
     handle = "jessicajones.bsky.social"
-    base_url = "https://bsky.social"      # optional; every adapter's API host is a setting
+    base_url = "https://bsky.social"      # optional; scheme://host[:port] of the API, nothing more
     rate_limit = "30/5m"                  # optional; posts per window, shared by all workers
     max_lateness = "6h"                   # optional; later than this, a post is held for a person
     adapter = "mypkg.adapters:MyAdapter"  # optional; replaces the platform's adapter class (rules stay)
@@ -13,6 +13,10 @@
 The credential ``app_password`` is read from ``PROMO_ACCOUNT_JJ_BLUESKY_APP_PASSWORD`` (the name
 upper-cased, every other character turned to ``_``), or from the variable named by
 ``app_password_env = "MY_VAR"``. Secrets written into the file itself are refused.
+
+``base_url`` is one rule for every platform: the API's scheme://host[:port], with no path; the
+adapter adds every path (``/v1.0``, ``/bot<token>``, a webhook's path). Unset, it is the platform's
+default, or for a webhook URL (Discord, Slack, webhook) that URL's own scheme and host.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from promo.errors import ConfigError
-from promo.platforms.registry import PlatformSpec, spec_for
+from promo.platforms.base import PlatformSpec
+from promo.platforms.registry import spec_for
 from promo.settings import read_toml
 from promo.times import parse_duration
 
@@ -80,9 +86,6 @@ class Account:
             raise ConfigError(f"account {self.name}: credential {name} is not set "
                               f"(set {env_name(self.name, name)})") from None
 
-    def missing_credentials(self) -> list[str]:
-        return [env_name(self.name, c) for c in self.spec.credentials if c not in self.credentials]
-
     def __repr__(self) -> str:  # never show credentials
         return f"Account(name={self.name!r}, platform={self.platform!r})"
 
@@ -112,17 +115,29 @@ def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Accoun
         spec = spec_for(str(body["platform"]))
     except ConfigError as exc:
         raise ConfigError(f"{where}: platform: {exc}") from None
-    options, credentials = {}, {}
+    options = _options(where, name, spec, body)
+    credentials = _credentials(name, spec, body, env)
+    try:
+        rate = RateLimit.parse(str(body["rate_limit"])) if "rate_limit" in body else None
+        lateness = parse_duration(str(body["max_lateness"])) if "max_lateness" in body else None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    base_url = _base_url(where, body.get("base_url"))
+    adapter = body.get("adapter")
+    if adapter is not None and ":" not in str(adapter):
+        raise ConfigError(f"{where}: adapter should be \"module:Class\", got {adapter!r}")
+    return Account(name, spec.name, base_url, options, credentials, rate, lateness, str(adapter) if adapter else None)
+
+
+def _options(where: str, name: str, spec: PlatformSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The account's non-secret settings; a secret written in the file, or an unknown key, is refused."""
+    options = {}
     for key, value in body.items():
-        if key in _COMMON:
+        if key in _COMMON or (key.endswith("_env") and key[:-4] in spec.credentials):
             continue
         if key in spec.credentials:
             raise ConfigError(f"{where}: {key} is a secret; set {env_name(name, key)} instead of "
                               "writing it in the file")
-        if key.endswith("_env") and key[:-4] in spec.credentials:
-            if str(value) in env:
-                credentials[key[:-4]] = SecretStr(env[str(value)])
-            continue
         if key not in spec.required_options + spec.options:
             allowed = ", ".join(sorted(_COMMON | set(spec.required_options + spec.options)))
             raise ConfigError(f"{where}: unknown setting {key!r} (allowed: {allowed})")
@@ -130,18 +145,26 @@ def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Accoun
     for option in spec.required_options:
         if option not in options:
             raise ConfigError(f"{where}: {option} is required for {spec.title}")
+    return options
+
+
+def _credentials(name: str, spec: PlatformSpec, body: dict[str, Any], env: Mapping[str, str]) -> dict[str, SecretStr]:
+    """Each credential from the variable ``<credential>_env`` names, else from PROMO_ACCOUNT_<NAME>_<CREDENTIAL>."""
+    credentials = {}
     for credential in spec.credentials:
-        variable = env_name(name, credential)
-        if credential not in credentials and variable in env:
-            credentials[credential] = SecretStr(env[variable])
-    try:
-        rate = RateLimit.parse(str(body["rate_limit"])) if "rate_limit" in body else None
-        lateness = parse_duration(str(body["max_lateness"])) if "max_lateness" in body else None
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    base_url = body.get("base_url")
-    adapter = body.get("adapter")
-    if adapter is not None and ":" not in str(adapter):
-        raise ConfigError(f"{where}: adapter should be \"module:Class\", got {adapter!r}")
-    return Account(name, spec.name, str(base_url) if base_url else None, options, credentials, rate, lateness,
-                   str(adapter) if adapter else None)
+        for variable in (body.get(f"{credential}_env"), env_name(name, credential)):
+            if variable is not None and str(variable) in env:
+                credentials[credential] = SecretStr(env[str(variable)])
+                break
+    return credentials
+
+
+def _base_url(where: str, value: Any) -> str | None:
+    """``base_url`` as the one rule wants it: scheme://host[:port], no path (the adapter adds paths)."""
+    if not value:
+        return None
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+        raise ConfigError(f"{where}: base_url should be scheme://host[:port] with no path, got {value!r} "
+                          "(promo adds the API's paths and versions itself)")
+    return str(value).rstrip("/")

@@ -9,6 +9,7 @@
     +-- PostInvalid          a post breaks a platform rule (.problems)
     +-- NotFound             no post / campaign with that id
     +-- TransitionRefused    a post is not in a state that allows the action (.post_id, .status)
+    +-- IllegalTransition    the ledger's state machine has no such move: a bug, nothing is written
     +-- PublishError         .platform; __cause__ is the client library's error
         +-- Retryable        refused before acceptance: 5xx, connection refused, timeout before sending
         |   +-- RateLimited  .retry_at (aware datetime) from the platform's reset header
@@ -95,6 +96,17 @@ class TransitionRefused(PromoError):
         super().__init__(f"post {post_id} is {status}; cannot {action}")
 
 
+class IllegalTransition(PromoError):
+    """A move the ledger's state machine (``promo.store.states``) does not have: the caller is wrong."""
+
+    def __init__(self, current: str, target: str, *, action: str = "", post_id: int | None = None) -> None:
+        self.current, self.target, self.action, self.post_id = current, target, action, post_id
+        post = f"post {post_id}: " if post_id is not None else ""
+        doing = f" ({action})" if action else ""
+        super().__init__(f"{post}no move from {current} to {target}{doing} in the ledger's state machine; "
+                         "nothing was written")
+
+
 class PublishError(PromoError):
     """Publishing failed. Subclasses say what the engine should do next."""
 
@@ -141,6 +153,7 @@ __all__ = [
     "CampaignError",
     "ConfigError",
     "Duplicate",
+    "IllegalTransition",
     "NotFound",
     "Permanent",
     "PostInvalid",

@@ -4,14 +4,23 @@ A ``Post`` is the exact payload for one account: its parts (the first is the pos
 the thread's replies), each with text and media. Rules check a Post without I/O; adapters publish
 it. ``ScheduledPost`` is a Post with its place in a campaign and its time, as preview shows it and
 apply stores it.
+
+The stored payload (the ledger's ``payload`` JSON) is known here and nowhere else:
+``Post.to_payload`` / ``Post.from_payload`` convert, ``payload_text`` reads the post's own text for
+lists, ``Post.differences`` names what an edit changes, and ``post_digest`` (or
+``ScheduledPost.digest``) is apply's change detector.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+from promo.times import iso
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,38 @@ class Post:
     @classmethod
     def single(cls, platform: str, account: str, text: str, *media: Media, key: str = "") -> Post:
         return cls(platform, account, (Part(text, tuple(media)),), key)
+
+    def differences(self, before: Post) -> list[str]:
+        """What changed since ``before``, as a plan names it: ``text``, ``thread``, ``media``, ``link``."""
+        found: list[str] = []
+        if [p.text for p in self.parts[:1]] != [p.text for p in before.parts[:1]]:
+            found.append("text")
+        if [p.text for p in self.thread] != [p.text for p in before.thread]:
+            found.append("thread")
+        if [p.media for p in self.parts] != [p.media for p in before.parts]:
+            found.append("media")
+        if self.link != before.link:
+            found.append("link")
+        return found
+
+
+def payload_text(payload: Mapping[str, Any]) -> str:
+    """The post's own text (its first part) from a stored payload; empty if it has none."""
+    parts = payload.get("parts") or [{}]
+    return str(parts[0].get("text", ""))
+
+
+def post_digest(payload: Mapping[str, Any], scheduled_at: datetime, not_before: datetime | None,
+                max_lateness_s: int | None) -> str:
+    """sha256 of the canonical JSON of what a post sends and when: apply's change detector."""
+    document = {"payload": payload, "scheduled_at": _utc(scheduled_at),
+                "not_before": _utc(not_before) if not_before else None, "max_lateness_s": max_lateness_s}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _utc(value: datetime) -> str:
+    return iso(value.astimezone(UTC))
 
 
 @dataclass(frozen=True)
@@ -161,3 +202,13 @@ class ScheduledPost:
     def __post_init__(self) -> None:
         if self.scheduled_at.tzinfo is None:
             raise ValueError("scheduled_at must be timezone-aware")
+
+    @property
+    def max_lateness_s(self) -> int | None:
+        """``max_lateness`` in whole seconds, as the ledger keeps it."""
+        return None if self.max_lateness is None else round(self.max_lateness.total_seconds())
+
+    @property
+    def digest(self) -> str:
+        """``post_digest`` of this post's payload and timing: what the ledger row's ``digest`` holds."""
+        return post_digest(self.post.to_payload(), self.scheduled_at, self.not_before, self.max_lateness_s)

@@ -6,6 +6,9 @@ unwrapped at the point of use. ``Settings.display()`` is the masked view ``promo
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +24,9 @@ from pydantic_settings import (
 from promo.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "promo.toml"
+MAX_CONFIG_BYTES = 1024 * 1024
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+BROKER_SCHEMES = ("redis", "rediss", "sqla+sqlite")
 
 
 class _PromoTableSource(PydanticBaseSettingsSource):
@@ -36,16 +42,42 @@ class _PromoTableSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         if not self.path.is_file():
             return {}
-        return dict(read_toml(self.path).get("promo", {}))
+        table = read_toml(self.path).get("promo", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{self.path}: 'promo' must be a table ([promo] with key = value lines)")
+        for key in table:
+            if key not in Settings.model_fields:
+                raise ConfigError(f"{self.path}:{_line_of(self.path, key)}: [promo] {key}: unknown setting"
+                                  f"{_did_you_mean(key)}")
+        return dict(table)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file; ConfigError naming the file (and line) if it cannot be read."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text: save the file as UTF-8") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _line_of(path: Path, key: str) -> int | str:
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next((number for number, line in enumerate(lines, 1) if pattern.match(line)), "?")
+
+
+def _did_you_mean(name: str) -> str:
+    close = difflib.get_close_matches(name, list(Settings.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(Settings.model_fields)})"
 
 
 class Settings(BaseSettings):
@@ -63,25 +95,52 @@ class Settings(BaseSettings):
     broker_url: SecretStr | None = Field(None, description="Celery broker; default an embedded SQLite broker")
     timezone: str = Field("UTC", description="zone for times typed on the command line")
 
-    dispatch_interval: float = Field(1.0, gt=0, description="seconds between dispatcher runs")
-    dispatch_lookahead: float = Field(2.0, ge=0, description="claim posts due this many seconds ahead")
+    dispatch_interval: float = Field(1.0, gt=0, le=3600, description="seconds between dispatcher runs")
+    dispatch_lookahead: float = Field(2.0, ge=0, le=3600, description="claim posts due this many seconds ahead")
     dispatch_batch: int = Field(
-        500, gt=0, description="most posts claimed per dispatcher run; a full batch queues the next run at once"
+        500, gt=0, le=100_000,
+        description="most posts claimed per dispatcher run; a full batch queues the next run at once",
     )
-    queued_lease: float = Field(60.0, gt=0, description="a queued post not started by then is re-dispatched")
-    publish_time_limit: float = Field(120.0, gt=0, description="hard limit of one publish; then unknown")
-    sweep_interval: float = Field(15.0, gt=0, description="seconds between sweeper runs")
-    retry_base: float = Field(30.0, gt=0, description="first retry delay in seconds (doubles, with jitter)")
-    retry_max: float = Field(3600.0, gt=0, description="longest retry delay in seconds")
-    max_attempts: int = Field(8, gt=0, description="attempts before a retryable failure becomes failed")
+    queued_lease: float = Field(60.0, gt=0, le=86400, description="a queued post not started by then is re-dispatched")
+    publish_time_limit: float = Field(120.0, gt=0, le=86400, description="hard limit of one publish; then unknown")
+    sweep_interval: float = Field(15.0, gt=0, le=3600, description="seconds between sweeper runs")
+    retry_base: float = Field(30.0, gt=0, le=86400, description="first retry delay in seconds (doubles, with jitter)")
+    retry_max: float = Field(3600.0, gt=0, le=604800, description="longest retry delay in seconds")
+    max_attempts: int = Field(8, gt=0, le=100, description="attempts before a retryable failure becomes failed")
     max_lateness: timedelta = Field(timedelta(hours=6), description="default late-post policy")
-    http_timeout: float = Field(10.0, gt=0, description="seconds for every platform request")
+    http_timeout: float = Field(10.0, gt=0, le=600, description="seconds for every platform request")
     publish_mode: Literal["live", "dry-run", "outbox"] = Field(
         "live",
         description="live: real adapters; dry-run: render, check and log only; outbox: every account writes the outbox",
     )
-    worker_concurrency: int = Field(2, gt=0, description="worker processes")
-    visibility_timeout: int = Field(3600, gt=0, description="Redis transport visibility timeout, seconds")
+    worker_concurrency: int = Field(2, gt=0, le=256, description="worker processes")
+    visibility_timeout: int = Field(3600, gt=0, le=604800, description="Redis transport visibility timeout, seconds")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from promo.times import zone
+
+        zone(value)  # ValueError naming the zone
+        return value
+
+    @field_validator("database_url", "broker_url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr | None, info: Any) -> SecretStr | None:
+        if value is None:
+            return None
+        schemes = DATABASE_SCHEMES if info.field_name == "database_url" else BROKER_SCHEMES
+        scheme = value.get_secret_value().partition("://")[0]
+        if scheme not in schemes:
+            raise ValueError(f"unsupported scheme {scheme!r} (use one of: {', '.join(schemes)})")
+        return value
+
+    @field_validator("max_lateness")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if not timedelta(0) <= value <= timedelta(days=366):
+            raise ValueError("must be between 0 and 366 days (e.g. 6h)")
+        return value
 
     @field_validator("max_lateness", mode="before")
     @classmethod
@@ -122,10 +181,6 @@ class Settings(BaseSettings):
             return self.broker_url.get_secret_value()
         return f"sqla+sqlite:///{(self.home / 'broker.db').as_posix()}"
 
-    @property
-    def embedded_broker(self) -> bool:
-        return self.broker_url is None
-
     def display(self) -> dict[str, str]:
         """Every setting as text, passwords in URLs masked."""
         shown: dict[str, str] = {}
@@ -154,10 +209,19 @@ def load_settings(**overrides: Any) -> Settings:
     """
     unknown = sorted(set(overrides) - set(Settings.model_fields))
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(Settings.model_fields))})")
+        raise ConfigError(f"unknown setting {unknown[0]!r}{_did_you_mean(unknown[0])}")
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"setting {field} (PROMO_{field.upper()}): {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"setting {field} (PROMO_{field.upper()} or [promo] {field}): {message}") from None
+    _check_config_file(settings)
+    return settings
+
+
+def _check_config_file(settings: Settings) -> None:
+    """A config file named in ``PROMO_CONFIG_FILE`` must exist; the default one may be absent."""
+    if "PROMO_CONFIG_FILE" in os.environ and not settings.config_file.is_file():
+        raise ConfigError(f"PROMO_CONFIG_FILE: {settings.config_file}: no such file (run 'promo init' to make one)")

@@ -15,6 +15,7 @@ _DURATION = re.compile(r"^\s*([+-])?\s*((?:\d+(?:\.\d+)?\s*(?:w|d|h|m|s|weeks?|d
                        r"seconds?|secs?)\s*)+)$", re.IGNORECASE)
 _PIECE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.IGNORECASE)
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_DURATION_S = 100 * 366 * 86400
 
 
 def zone(name: str) -> ZoneInfo:
@@ -34,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
     for amount, unit in _PIECE.findall(match.group(2)):
         key = "m" if unit.lower().startswith("min") else unit[0].lower()
         seconds += float(amount) * _UNITS[key]
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"{text.strip()!r} is too long a duration (at most 100 years)")
     return timedelta(seconds=-seconds if match.group(1) == "-" else seconds)
 
 

@@ -17,7 +17,6 @@ def test_defaults_are_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.database.startswith("sqlite:///")
     assert settings.broker.startswith("sqla+sqlite:///")
-    assert settings.embedded_broker
 
 
 def test_env_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

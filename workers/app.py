@@ -6,7 +6,7 @@
 The broker only carries work; the database decides (docs/architecture.md). Hence:
 ``worker_prefetch_multiplier=1`` (F7), late acks (a lost message is fine, the sweeper re-dispatches),
 no result backend, one visibility timeout set everywhere and checked against the countdowns (F1, F2),
-``task_time_limit`` = ``publish_time_limit``, and a dedicated queue.
+each task its own time limits (``time_limits``), and a dedicated queue.
 """
 
 from __future__ import annotations
@@ -17,10 +17,20 @@ from typing import Any
 
 from celery import Celery
 
+from promo.engine import reconcile
 from promo.errors import ConfigError
 from promo.settings import Settings, load_settings
+from promo.store.db import SQLITE_BUSY_TIMEOUT_MS
+from workers.embedded import embedded_url
 
 QUEUE = "promo"
+PUBLISH, DISPATCH, SWEEP, RECONCILE = "promo.publish", "promo.dispatch", "promo.sweep", "promo.reconcile"
+# Dispatch and sweep are a few statements each, but a fresh pool child first builds its Runtime
+# (imports, the accounts file, the store), and a SQLite writer may wait the store's whole busy
+# timeout for the lock. Twice that wait before the soft limit, which rolls the transaction back.
+LEDGER_TASK_SOFT_LIMIT_S = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000
+# A task still running this long after its soft limit is killed with its pool child.
+HARD_AFTER_SOFT_S = 10.0
 # kombu's virtual transports sleep this long whenever the prefetch window is full or the queue is
 # empty: at 0.1 s a worker idles between short tasks. 0.01 s costs ~100 cheap SELECTs a second.
 EMBEDDED_POLL_S = 0.01
@@ -31,8 +41,6 @@ def create_app(settings: Settings) -> Celery:
     transport: dict[str, Any] = {"visibility_timeout": settings.visibility_timeout}
     broker = settings.broker
     if broker.startswith("sqla+"):  # the embedded broker, or a SQLAlchemy broker named explicitly
-        from workers.embedded import embedded_url
-
         settings.home.mkdir(parents=True, exist_ok=True)
         transport["polling_interval"] = EMBEDDED_POLL_S
         broker = embedded_url(broker)
@@ -46,7 +54,7 @@ def create_app(settings: Settings) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=False,
-        task_time_limit=settings.publish_time_limit,
+        task_annotations=time_limits(settings),
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
         broker_connection_retry_on_startup=True,
@@ -75,22 +83,43 @@ def check_timing(settings: Settings) -> None:
         )
 
 
+def time_limits(settings: Settings) -> dict[str, dict[str, float]]:
+    """Each task's time limits, as Celery task annotations.
+
+    A publish has only a hard limit, ``publish_time_limit``: the sweeper calls a post still
+    ``publishing`` after it ``unknown``. Dispatch and sweep get ``LEDGER_TASK_SOFT_LIMIT_S``;
+    reconcile as much again as its lookups may take (``reconcile.BATCH`` of them, each bounded by
+    ``http_timeout``). Each hard limit follows its soft one by ``HARD_AFTER_SOFT_S``.
+    """
+    lookups = reconcile.BATCH * settings.http_timeout
+    return {
+        PUBLISH: {"time_limit": settings.publish_time_limit},
+        DISPATCH: _soft_then_hard(LEDGER_TASK_SOFT_LIMIT_S),
+        SWEEP: _soft_then_hard(LEDGER_TASK_SOFT_LIMIT_S),
+        RECONCILE: _soft_then_hard(LEDGER_TASK_SOFT_LIMIT_S + lookups),
+    }
+
+
+def _soft_then_hard(soft: float) -> dict[str, float]:
+    return {"soft_time_limit": soft, "time_limit": soft + HARD_AFTER_SOFT_S}
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """Dispatch often, sweep and reconcile less often; stale ticks expire instead of piling up."""
     dispatch, sweep = settings.dispatch_interval, settings.sweep_interval
     return {
         "dispatch": {
-            "task": "promo.engine.dispatch",
+            "task": DISPATCH,
             "schedule": timedelta(seconds=dispatch),
             "options": {"expires": dispatch_expiry(settings)},
         },
         "sweep": {
-            "task": "promo.sweep",
+            "task": SWEEP,
             "schedule": timedelta(seconds=sweep),
             "options": {"expires": max(sweep * 2, 1.0)},
         },
         "reconcile": {
-            "task": "promo.engine.reconcile",
+            "task": RECONCILE,
             "schedule": timedelta(seconds=sweep),
             "options": {"expires": max(sweep * 2, 1.0)},
         },

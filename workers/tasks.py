@@ -13,31 +13,33 @@ from typing import Any
 from celery import current_app, shared_task
 from kombu.utils.uuid import uuid
 
+from promo.engine.dispatch import Claim
+from promo.engine.dispatch import dispatch as dispatch_due
+from promo.engine.publishing import publish_claimed
+from promo.engine.reconcile import reconcile as reconcile_unknown
+from promo.engine.runtime import Runtime
+from promo.engine.sweeper import sweep as sweep_ledger
+from promo.settings import load_settings
 from promo.times import utcnow
-from workers.app import QUEUE, dispatch_expiry
+from workers.app import DISPATCH, PUBLISH, QUEUE, RECONCILE, SWEEP, dispatch_expiry
 
 log = logging.getLogger("promo.worker")
 SEND_BATCH = 200  # messages per Redis pipeline
-_runtimes: dict[int, Any] = {}
+_runtimes: dict[int, Runtime] = {}
 
 
-def runtime() -> Any:
+def runtime() -> Runtime:
     """This process's Runtime (rebuilt in a forked child, never shared across a fork)."""
     pid = os.getpid()
     if pid not in _runtimes:
-        from promo.engine.runtime import Runtime
-        from promo.settings import load_settings
-
         settings = getattr(current_app.conf, "promo_settings", None) or load_settings()
         _runtimes.clear()
         _runtimes[pid] = Runtime.from_settings(settings)
     return _runtimes[pid]
 
 
-@shared_task(name="promo.publish", acks_late=True)
+@shared_task(name=PUBLISH, acks_late=True)
 def publish(post_id: int, attempt_id: str) -> str:
-    from promo.engine.publishing import publish_claimed
-
     outcome: str = publish_claimed(runtime(), post_id, attempt_id)
     # the ledger's events and Celery's own "succeeded" line record every outcome; the worker log
     # names the post only when it did not go out as planned
@@ -46,17 +48,15 @@ def publish(post_id: int, attempt_id: str) -> str:
     return outcome
 
 
-@shared_task(name="promo.engine.dispatch", acks_late=False)
+@shared_task(name=DISPATCH, acks_late=False)
 def dispatch() -> int:
-    from promo.engine.dispatch import dispatch as dispatch_due
-
     rt = runtime()
     claims = dispatch_due(rt.db, rt.settings, rt.accounts)
     send(claims, backlog=len(claims) >= rt.settings.dispatch_batch)
     return len(claims)
 
 
-def send(claims: list[Any], *, backlog: bool) -> None:
+def send(claims: list[Claim], *, backlog: bool) -> None:
     """Hand the committed claims to the broker, on one connection, in batches where the transport can.
 
     Redis takes a batch as one pipeline. If sending fails part way, the claims not sent stay
@@ -94,19 +94,15 @@ def send_publish(app: Any, producer: Any, post_id: int, attempt_id: str, due_at:
                      retry=True, retry_policy=app.conf.task_publish_retry_policy, **message.properties)
 
 
-@shared_task(name="promo.sweep", acks_late=False)
+@shared_task(name=SWEEP, acks_late=False)
 def sweep() -> dict[str, list[int]]:
-    from promo.engine.sweeper import sweep as sweep_ledger
-
     swept = sweep_ledger(runtime().db)
     if swept.requeued or swept.unknown:
         log.warning("sweeper: requeued %s, unknown %s", swept.requeued, swept.unknown)
     return {"requeued": swept.requeued, "unknown": swept.unknown}
 
 
-@shared_task(name="promo.engine.reconcile", acks_late=False)
+@shared_task(name=RECONCILE, acks_late=False)
 def reconcile() -> dict[str, list[int]]:
-    from promo.engine.reconcile import reconcile as reconcile_unknown
-
     done = reconcile_unknown(runtime())
     return {"published": done.published, "rescheduled": done.rescheduled, "undecided": done.undecided}

@@ -186,7 +186,7 @@ def _announcement(reader: _Reader, key: str, body: YamlMap, shared: YamlMap, acc
                           f"{where}kind")
     fields = _fields(reader, kind, body, shared, where)
     own = _accounts(reader, body, accounts, where) if "accounts" in body else accounts
-    not_before = resolve_relative(embargoes[key], schedule, reader.tz) if key in embargoes else None
+    not_before = resolve_relative(embargoes[key], schedule, reader.tz, reader.file) if key in embargoes else None
     lines = {"text": body.line_of("text"), "thread": body.line_of("thread")}
     thread = _thread(reader, body.get("thread"), body.line_of("thread"), f"{where}thread", lines)
     text = body.get("text")

@@ -2,26 +2,27 @@
 
 Nothing is written and no credential is read: the result is exactly what apply would queue.
 ``render_campaign`` returns one ``RenderedPost`` per announcement and account (skipped platforms
-produce none); ``print_preview`` shows them as a table per announcement.
+produce none); ``preview_file`` loads a campaign file and renders it (``promo preview``); the CLI
+draws the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from promo.campaigns import Announcement, Campaign, Override
+from promo.campaigns import Announcement, Campaign, Override, load_campaign
 from promo.campaigns.rendering import Renderer, renderer_for
 from promo.errors import ConfigError
+from promo.platforms.registry import rules_for
 from promo.posts import Part, Post, Report, ScheduledPost
-from promo.rules import Rules, rules_for
+from promo.rules import Rules
+from promo.rules.overflow import fit
 from promo.times import iso
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from promo.accounts import Account
 
 
@@ -78,6 +79,23 @@ class _Checker:
         return found
 
 
+def render_file(path: Path, accounts: Mapping[str, Account],
+                templates_dir: Path) -> tuple[Campaign, list[RenderedPost]]:
+    """Load the campaign file at ``path`` and render every post of it (see ``render_campaign``)."""
+    campaign = load_campaign(path, accounts, templates_dir)
+    return campaign, render_campaign(campaign, accounts, templates_dir)
+
+
+def preview_file(path: Path, accounts: Mapping[str, Account], templates_dir: Path, *,
+                 only_accounts: Collection[str] = (), only_platforms: Collection[str] = ()
+                 ) -> list[RenderedPost]:
+    """``promo preview``: every post of the file, optionally only these accounts or platforms."""
+    _, rendered = render_file(path, accounts, templates_dir)
+    return [item for item in rendered
+            if (not only_accounts or item.scheduled.post.account in only_accounts)
+            and (not only_platforms or item.scheduled.post.platform in only_platforms)]
+
+
 def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templates_dir: Path,
                     *, renderer: Renderer | None = None) -> list[RenderedPost]:
     """Every post of ``campaign``, rendered and checked, in announcement then account order."""
@@ -95,8 +113,6 @@ def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templat
             post = render_post(renderer, campaign, announcement, account, override, context)
             rules = checker.rules(account)
             if override.overflow and override.overflow != "reject":
-                from promo.rules.overflow import fit
-
                 post = fit(post, rules, override.overflow)
             scheduled = ScheduledPost(campaign.id, announcement.key, announcement.kind, post,
                                       announcement.scheduled_at, announcement.not_before,
@@ -141,34 +157,6 @@ def render_post(renderer: Renderer, campaign: Campaign, announcement: Announceme
         parts.append(Part(renderer.render_inline(source, context, file=campaign.source, line=line)))
     link = announcement.fields.get("link")
     return Post(account.platform, account.name, tuple(parts), "", str(link) if link else None)
-
-
-def print_preview(rendered: Iterable[RenderedPost], console: Console) -> None:
-    """A table per announcement: account, length against limit, problems in plain words, the text."""
-    from rich.table import Table
-    from rich.text import Text
-
-    by_announcement: dict[str, list[RenderedPost]] = {}
-    for item in rendered:
-        by_announcement.setdefault(str(item.scheduled.announcement), []).append(item)
-    for key, items in by_announcement.items():
-        first = items[0].scheduled
-        when = first.scheduled_at.strftime("%a %b %d %Y %H:%M %Z")
-        table = Table(title=f"{key} ({first.kind}) at {when}", title_justify="left", show_lines=True)
-        table.add_column("account")
-        table.add_column("length", justify="right")
-        table.add_column("check")
-        table.add_column("text", overflow="fold")
-        for item in items:
-            post, report = item.scheduled.post, item.report
-            verdict = Text("ok", style="green") if report.ok else Text(
-                "\n".join(p.message for p in report.problems), style="bold red")
-            body = "\n".join([post.text, *(f"↳ {part.text}" for part in post.thread)])
-            if post.media:
-                body += "\n" + " ".join(f"[{Path(m.path).name}]" for m in post.media)
-            table.add_row(f"{post.account}\n({post.platform})", f"{report.length}/{report.limit}",
-                          verdict, Text(body))
-        console.print(table)
 
 
 def summary(rendered: list[RenderedPost]) -> str:

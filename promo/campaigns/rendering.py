@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from promo.campaigns.render_budget import Budget, BudgetedEnvironment, RenderBudget, budgeted_range, stream
 from promo.errors import TemplateError
 from promo.times import as_aware
 
@@ -106,12 +107,13 @@ FILTERS = {"hashtags": hashtags, "join_names": join_names, "day": day, "date": d
 
 
 def make_environment(templates_dir: Path) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BudgetedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir)), undefined=jinja2.StrictUndefined,
         autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
         auto_reload=False, cache_size=-1,
     )
     env.filters.update(FILTERS)
+    env.globals["range"] = budgeted_range
     return env
 
 
@@ -141,16 +143,19 @@ class Renderer:
                                 file=_shown(self.templates_dir / names[-1])) from None
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc, None, 0) from None
+        except UnicodeDecodeError:
+            raise TemplateError("not UTF-8 text: save the template as UTF-8",
+                                file=_shown(self.templates_dir / names[0])) from None
 
     def render(self, kind: str, platform: str, context: Mapping[str, Any]) -> str:
         """The kind's template for ``platform`` rendered with ``context``, surrounding blanks stripped."""
         template = self.template_for(kind, platform)
         try:
-            return tidy(template.render(context))
-        except jinja2.TemplateError as exc:
-            raise self._runtime_error(exc, None, 0) from None
+            return _render(template, context)
+        except (jinja2.TemplateError, RenderBudget, UnicodeDecodeError) as exc:
+            raise self._runtime_error(exc, None, 0, template.filename) from None
         except (TypeError, ValueError) as exc:  # a filter given the wrong kind of value
-            raise self._runtime_error(exc, None, 0) from None
+            raise self._runtime_error(exc, None, 0, template.filename) from None
 
     def render_inline(self, source: str, context: Mapping[str, Any], *, file: str, line: int) -> str:
         """A template written in the campaign file (``text:``, a thread entry) at ``file:line``."""
@@ -158,25 +163,36 @@ class Renderer:
         try:
             if template is None:
                 template = self._inline[source] = self.env.from_string(source)
-            return tidy(template.render(context))
+            return _render(template, context)
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc, file, line) from None
-        except (jinja2.TemplateError, TypeError, ValueError) as exc:
+        except (jinja2.TemplateError, RenderBudget, UnicodeDecodeError, TypeError, ValueError) as exc:
             raise self._runtime_error(exc, file, line) from None
 
     def _syntax_error(self, exc: jinja2.TemplateSyntaxError, file: str | None, line: int) -> TemplateError:
         where, at = _place(exc.filename, exc.lineno, file, line)
         return TemplateError(f"syntax error: {exc.message}", file=where, line=at)
 
-    def _runtime_error(self, exc: Exception, file: str | None, line: int) -> TemplateError:
+    def _runtime_error(self, exc: Exception, file: str | None, line: int,
+                       template_file: str | None = None) -> TemplateError:
         filename, lineno = _template_frame(exc.__traceback__, self.templates_dir)
+        filename = filename or template_file
         where, at = _place(filename, lineno, file, line)
         match = _UNDEFINED_NAME.search(str(exc))
         name = (match.group(1) or match.group(2)) if match else None
         if isinstance(exc, jinja2.UndefinedError) and name:
             return TemplateError(f"undefined name {name!r}", file=where, line=at, name=name)
+        if isinstance(exc, RenderBudget):
+            return TemplateError(f"render budget exceeded: {exc}", file=where, line=at)
+        if isinstance(exc, UnicodeDecodeError):
+            return TemplateError("a template it uses is not UTF-8 text", file=where, line=at)
         message = getattr(exc, "message", None) or str(exc)
         return TemplateError(str(message), file=where, line=at, name=name)
+
+
+def _render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    with Budget.running():
+        return tidy(stream(template.generate(context)))
 
 
 _RENDERERS: dict[Path, tuple[tuple[tuple[str, int, int], ...], Renderer]] = {}

@@ -122,40 +122,48 @@ def shift(anchor: datetime, days: float, seconds: float, tz: ZoneInfo) -> dateti
 
 
 def resolve(specs: Mapping[str, TimeSpec], tz: ZoneInfo, file: str) -> dict[str, datetime]:
-    """Every announcement's time; a relative time that leads back to itself is an error."""
+    """Every announcement's time; a relative time that leads back to itself is an error.
+
+    Chains are followed with a loop, not recursion, so a chain of thousands of relative times costs
+    time in proportion to its length and never the interpreter's stack.
+    """
     resolved: dict[str, datetime] = {}
     for key in specs:
-        _resolve_one(key, specs, tz, file, resolved, [])
+        _resolve_chain(key, specs, tz, file, resolved)
     return resolved
 
 
-def _resolve_one(key: str, specs: Mapping[str, TimeSpec], tz: ZoneInfo, file: str,
-                 resolved: dict[str, datetime], path: list[str]) -> datetime:
-    if key in resolved:
-        return resolved[key]
-    spec = specs[key]
-    if key in path:
-        circle = " -> ".join([*path[path.index(key):], key])
-        raise CampaignError(f"times refer to each other in a circle: {circle}", file=file,
-                            line=spec.line, field=spec.field)
-    if spec.moment is not None:
-        resolved[key] = spec.moment.astimezone(tz)
-        return resolved[key]
-    assert spec.anchor is not None
-    anchor = _resolve_one(spec.anchor, specs, tz, file, resolved, [*path, key])
-    try:
-        resolved[key] = shift(anchor, spec.days, spec.seconds, tz)
-    except ValueError as exc:
-        raise CampaignError(str(exc), file=file, line=spec.line, field=spec.field) from None
-    return resolved[key]
+def _resolve_chain(key: str, specs: Mapping[str, TimeSpec], tz: ZoneInfo, file: str,
+                   resolved: dict[str, datetime]) -> None:
+    chain: list[str] = []
+    while key not in resolved:
+        spec = specs[key]
+        if key in chain:
+            circle = " -> ".join([*chain[chain.index(key):], key])
+            raise CampaignError(f"times refer to each other in a circle: {circle}", file=file,
+                                line=spec.line, field=spec.field)
+        if spec.moment is not None:
+            resolved[key] = spec.moment.astimezone(tz)
+            break
+        chain.append(key)
+        assert spec.anchor is not None
+        key = spec.anchor
+    for waiting in reversed(chain):
+        resolved[waiting] = resolve_relative(specs[waiting], resolved, tz, file)
 
 
-def resolve_relative(spec: TimeSpec, schedule: Mapping[str, datetime], tz: ZoneInfo) -> datetime:
+def resolve_relative(spec: TimeSpec, schedule: Mapping[str, datetime], tz: ZoneInfo, file: str) -> datetime:
     """A time (e.g. ``not_before``) against already resolved announcement times."""
     if spec.moment is not None:
         return spec.moment.astimezone(tz)
     assert spec.anchor is not None
-    return shift(schedule[spec.anchor], spec.days, spec.seconds, tz)
+    try:
+        return shift(schedule[spec.anchor], spec.days, spec.seconds, tz)
+    except ValueError as exc:  # a wall time the clocks skip
+        raise CampaignError(str(exc), file=file, line=spec.line, field=spec.field) from None
+    except OverflowError:
+        raise CampaignError("the time falls outside the years 1 to 9999", file=file, line=spec.line,
+                            field=spec.field) from None
 
 
 def _some(keys: Iterable[str], most: int = 8) -> str:

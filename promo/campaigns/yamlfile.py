@@ -2,6 +2,11 @@
 
 Times stay strings (the timestamp resolver is removed) so the campaign's zone, not PyYAML,
 decides what ``2019-06-14 00:01`` means. Duplicate keys are an error, not a silent overwrite.
+
+What a file can cost is bounded before anything is built from it: at most ``MAX_BYTES``, nesting
+at most ``MAX_DEPTH`` deep, and at most ``MAX_NODES`` values once every alias is expanded (a
+"billion laughs" file is refused in milliseconds). A first pass over libyaml's event stream, which
+does not recurse, measures all three.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import yaml
 from promo.errors import CampaignError
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 1_000_000
 
 
 class YamlMap(dict[str, Any]):
@@ -42,8 +50,11 @@ class YamlList(list[Any]):
         return self.lines[index] if index < len(self.lines) else self.line
 
 
-class LineLoader(yaml.SafeLoader):
-    """SafeLoader building YamlMap / YamlList, without implicit timestamps."""
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster
+
+
+class LineLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+    """A safe loader building YamlMap / YamlList, without implicit timestamps."""
 
 
 LineLoader.yaml_implicit_resolvers = {
@@ -84,20 +95,72 @@ LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _con
 def read_yaml(path: Path, data: bytes | None = None) -> Any:
     """The document in ``path``; CampaignError with the file and line if it is not valid YAML."""
     file = str(path)
+    text = _text(path, data)
     try:
-        text = (data if data is not None else path.read_bytes()).decode("utf-8")
-    except OSError as exc:
-        raise CampaignError(f"cannot read: {exc.strerror}", file=file) from None
-    except UnicodeDecodeError:
-        raise CampaignError("not UTF-8 text", file=file) from None
-    try:
-        return yaml.load(text, Loader=LineLoader)  # LineLoader is a SafeLoader
+        _check_cost(text)
+        return yaml.load(text, Loader=LineLoader)  # LineLoader is a safe loader
     except CampaignError as exc:
         raise CampaignError(exc.reason, file=file, line=exc.line, field=exc.field) from None
     except yaml.MarkedYAMLError as exc:
         raise CampaignError(f"not valid YAML: {_describe(exc)}", file=file, line=_line(exc)) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise CampaignError(f"not valid YAML: control character U+{exc.character:04X} is not allowed",
+                            file=file, line=line) from None
     except yaml.YAMLError as exc:
-        raise CampaignError(f"not valid YAML: {exc}", file=file) from None
+        raise CampaignError(f"not valid YAML: {' '.join(str(exc).split())}", file=file) from None
+
+
+def _text(path: Path, data: bytes | None) -> str:
+    file = str(path)
+    try:
+        if data is None:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise CampaignError(f"cannot read: {exc.strerror}", file=file) from None
+    if len(data) > MAX_BYTES:
+        raise CampaignError(f"larger than {MAX_BYTES // 1024} KiB: split the campaign into several files", file=file)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CampaignError("not UTF-8 text: save the file as UTF-8", file=file, line=line) from None
+    if "\0" in text:
+        raise CampaignError("contains a NUL character", file=file, line=text[: text.index("\0")].count("\n") + 1)
+    return text
+
+
+def _check_cost(text: str) -> None:
+    """Refuse deep nesting, recursive aliases and alias expansion past ``MAX_NODES``, from events alone."""
+    sizes: dict[str, int] = {}
+    frames: list[tuple[str | None, int]] = [(None, 0)]  # (anchor, values so far) per open collection
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(frames) > MAX_DEPTH:
+                raise CampaignError(f"nested more than {MAX_DEPTH} levels deep", line=line)
+            frames.append((event.anchor, 0))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, count = frames.pop()
+            _add(frames, count + 1, line)
+            if anchor:
+                sizes[anchor] = count + 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in frames):
+                raise CampaignError(f"alias *{event.anchor} refers to itself", line=line)
+            _add(frames, sizes.get(event.anchor or "", 1), line)
+        elif isinstance(event, yaml.ScalarEvent):
+            _add(frames, 1, line)
+            if event.anchor:
+                sizes[event.anchor] = 1
+
+
+def _add(frames: list[tuple[str | None, int]], count: int, line: int) -> None:
+    anchor, total = frames[-1]
+    frames[-1] = (anchor, total + count)
+    if sum(values for _, values in frames) > MAX_NODES:
+        raise CampaignError(f"more than {MAX_NODES:,} values once aliases are expanded", line=line)
 
 
 def _line(exc: yaml.MarkedYAMLError) -> int | None:

@@ -1,6 +1,11 @@
 """The ``promo`` command line: thin commands over the library.
 
-Commands live in small modules and are imported only when run, so ``promo --help`` stays fast.
+Each command lives in the module named for what it is about (``COMMANDS`` maps name to module):
+``authoring`` (init, preview, check), ``planning`` (apply), ``posts`` (queue, show, cancel,
+reschedule, post), ``store`` (migrate), ``engine`` (run, worker, beat), ``operations`` (status,
+pause, resume, retry, resolve), ``demo``, ``accounts`` and ``config``. ``common`` holds what they
+share, ``display`` the drawing several of them use. A module is imported only when one of its
+commands runs, so ``promo --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,24 +21,27 @@ COMMANDS: dict[str, str] = {
     "init": "promo.cli.authoring:init",
     "preview": "promo.cli.authoring:preview",
     "check": "promo.cli.authoring:check",
+    # planning
+    "apply": "promo.cli.planning:apply",
     # the queue
-    "apply": "promo.cli.posts:apply",
     "queue": "promo.cli.posts:queue",
     "show": "promo.cli.posts:show",
     "cancel": "promo.cli.posts:cancel",
     "reschedule": "promo.cli.posts:reschedule",
     "post": "promo.cli.posts:post",
-    "migrate": "promo.cli.posts:migrate",
+    # the store
+    "migrate": "promo.cli.store:migrate",
     # the engine
     "run": "promo.cli.engine:run",
     "worker": "promo.cli.engine:worker",
     "beat": "promo.cli.engine:beat",
-    "status": "promo.cli.engine:status",
-    "pause": "promo.cli.engine:pause",
-    "resume": "promo.cli.engine:resume",
-    "retry": "promo.cli.engine:retry",
-    "resolve": "promo.cli.engine:resolve",
-    "demo": "promo.cli.engine:demo",
+    # operations
+    "status": "promo.cli.operations:status",
+    "pause": "promo.cli.operations:pause",
+    "resume": "promo.cli.operations:resume",
+    "retry": "promo.cli.operations:retry",
+    "resolve": "promo.cli.operations:resolve",
+    "demo": "promo.cli.demo:demo",
     # accounts and settings
     "accounts": "promo.cli.accounts:accounts",
     "config": "promo.cli.config:config",

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import click
 
 from promo.cli.common import App, emit_json, json_option, pass_app
-
-if TYPE_CHECKING:
-    from promo.accounts import Account
-
-
-def describe(account: Account) -> dict[str, Any]:
-    """What may be shown about an account: never a credential's value."""
-    return {
-        "name": account.name,
-        "platform": account.platform,
-        "base_url": account.base_url or account.spec.default_base_url,
-        "credentials": {
-            c: ("set" if c in account.credentials else "missing") for c in account.spec.credentials
-        },
-    }
+from promo.manage.accounts import describe, verify_accounts
 
 
 @click.group(invoke_without_command=True)
@@ -64,10 +48,8 @@ def check(app: App, name: str | None, as_json: bool) -> None:
         promo accounts check
         promo accounts check jj-mastodon --json
     """
-    from promo.platforms.base import build_adapter
-
     chosen = [app.account(name)] if name else list(app.accounts.values())
-    results = [_verify(build_adapter, account, app.settings.http_timeout) for account in chosen]
+    results = verify_accounts(chosen, app.settings.http_timeout)
     if as_json:
         emit_json(results)
     else:
@@ -77,12 +59,3 @@ def check(app: App, name: str | None, as_json: bool) -> None:
     if not all(r["ok"] for r in results):
         raise SystemExit(1)
 
-
-def _verify(build: Any, account: Account, timeout: float) -> dict[str, Any]:
-    from promo.errors import PromoError
-
-    try:
-        detail, ok = build(account, timeout=timeout).verify(), True
-    except PromoError as exc:
-        detail, ok = str(exc), False
-    return {"name": account.name, "platform": account.platform, "ok": ok, "detail": detail}

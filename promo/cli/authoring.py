@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from promo.cli.common import App, console, emit_json, json_option, pass_app
+
+if TYPE_CHECKING:
+    from promo.campaigns.preview import RenderedPost
 
 
 @click.command()
@@ -54,23 +59,46 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
         promo preview examples/jessica-jones-s3.yaml
         promo preview campaign.yaml --platform x --json
     """
-    from promo.campaigns import load_campaign
-    from promo.campaigns.preview import print_preview, render_campaign, summary
+    from promo.campaigns.preview import preview_file, summary  # here: jinja2 loads with it
 
-    templates_dir = templates or app.settings.templates_dir
-    loaded = load_campaign(campaign, app.accounts, templates_dir)
-    rendered = [
-        item for item in render_campaign(loaded, app.accounts, templates_dir)
-        if (not accounts or item.scheduled.post.account in accounts)
-        and (not platforms or item.scheduled.post.platform in platforms)
-    ]
+    rendered = preview_file(campaign, app.accounts, templates or app.settings.templates_dir,
+                            only_accounts=accounts, only_platforms=platforms)
     if as_json:
         emit_json([item.to_dict() for item in rendered])
     else:
-        print_preview(rendered, console())
+        _print_preview(rendered)
         click.echo(summary(rendered))
     if not all(item.ok for item in rendered):
         sys.exit(1)
+
+
+def _print_preview(rendered: Iterable[RenderedPost]) -> None:
+    """A table per announcement: account, length against limit, problems in plain words, the text."""
+    from rich.table import Table
+    from rich.text import Text
+
+    by_announcement: dict[str, list[RenderedPost]] = {}
+    for item in rendered:
+        by_announcement.setdefault(str(item.scheduled.announcement), []).append(item)
+    out = console()
+    for key, items in by_announcement.items():
+        first = items[0].scheduled
+        when = first.scheduled_at.strftime("%a %b %d %Y %H:%M %Z")
+        table = Table(title=f"{key} ({first.kind}) at {when}", title_justify="left", show_lines=True)
+        table.add_column("account")
+        table.add_column("length", justify="right")
+        table.add_column("check")
+        table.add_column("text", overflow="fold")
+        for item in items:
+            post, report = item.scheduled.post, item.report
+            verdict = Text("ok", style="green") if report.ok else Text(
+                "\n".join(p.message for p in report.problems), style="bold red")
+            body = "\n".join([post.text, *(f"↳ {part.text}" for part in post.thread)])
+            if post.media:
+                body += "\n" + " ".join(f"[{Path(m.path).name}]" for m in post.media)
+            table.add_row(f"{post.account}\n({post.platform})", f"{report.length}/{report.limit}",
+                          verdict, Text(body))
+        out.print(table)
 
 
 @click.command()

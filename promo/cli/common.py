@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from promo.errors import PromoError
+from promo import times
+from promo.errors import ConfigError, PromoError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
     from sqlalchemy import Engine
 
@@ -48,9 +52,22 @@ class App:
         upgrade(engine)
         return engine
 
-    def account(self, name: str) -> Account:
-        from promo.errors import ConfigError
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone (``PROMO_TIMEZONE``)."""
+        try:
+            return times.zone(self.settings.timezone)
+        except ValueError as exc:
+            raise PromoError(f"setting timezone (PROMO_TIMEZONE): {exc}") from None
 
+    def moment(self, text: str) -> datetime:
+        """``--at``: ISO 8601 (naive is read in the configured zone), ``now`` or ``now+2h``."""
+        try:
+            return times.parse_moment(text, self.zone)
+        except ValueError as exc:
+            raise PromoError(f"--at: {exc}") from None
+
+    def account(self, name: str) -> Account:
         try:
             return self.accounts[name]
         except KeyError:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from promo.accounts import Account
 from promo.cli.common import App, emit_json, json_option, pass_app
+from promo.manage.accounts import credential_states
 
 
 @click.command()
@@ -33,7 +33,3 @@ def config(app: App, as_json: bool) -> None:
         creds = ", ".join(f"{c} {state}" for c, state in states.items()) or "no credentials"
         click.echo(f"account {name}: {account.platform} ({creds})")
 
-
-def credential_states(account: Account) -> dict[str, str]:
-    """``{"access_token": "set" | "missing"}``: never the values."""
-    return {c: ("set" if c in account.credentials else "missing") for c in account.spec.credentials}

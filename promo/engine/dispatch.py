@@ -6,7 +6,7 @@ a conditional ``scheduled -> queued`` update stamping a fresh attempt id. It loo
 seconds ahead so a post is enqueued with a short countdown and goes out on the second, while a
 far-future time is never held in the broker (F1, F3).
 
-Before claiming, each due post meets the policies, in this order:
+Before claiming, each due post meets the policies (``promo.engine.policies``), in this order:
 
 1. a pause covers it                    -> ``paused``
 2. later than its allowed lateness      -> ``held`` for a person, with a reason
@@ -29,13 +29,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from promo.accounts import Account
+from promo.engine.policies import lateness_reason, send_time
 from promo.engine.ratelimits import blocked_accounts
 from promo.settings import Settings
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import transition, transition_locked
 from promo.store.meta import LAST_DISPATCH, put_meta
-from promo.store.pauses import active_pauses, pause_covering
+from promo.store.pauses import Scope, active_pauses, pause_covering
 from promo.store.tables import PostRow
 from promo.times import iso, utcnow
 
@@ -77,46 +78,52 @@ def dispatch(
 def claim_due(
     session: Session, settings: Settings, accounts: Mapping[str, Account], now: datetime, actor: str = ACTOR
 ) -> list[Claim]:
+    """Apply the policies to every due post in this transaction; claim the ones that may go."""
+    checks = _Checks(active_pauses(session), blocked_accounts(session, now), accounts, settings, now, actor)
     horizon = now + timedelta(seconds=settings.dispatch_lookahead)
-    holds = active_pauses(session)
-    blocked = blocked_accounts(session, now)
     claimable: list[tuple[int, datetime]] = []
     for row in _due_rows(session, horizon, settings.dispatch_batch):
-        hold = pause_covering(holds, row.campaign_id, row.account)
-        if hold is not None:
-            transition(
-                session,
-                row.id,
-                [states.SCHEDULED],
-                states.PAUSED,
-                action="paused",
-                actor=actor,
-                detail={"hold": hold.describe()},
-                now=now,
-            )
+        when = _send_time_unless_moved(session, row, checks)
+        if when is None:
             continue
-        late = lateness_reason(row, accounts.get(row.account), settings, now)
-        if late:
-            transition(
-                session,
-                row.id,
-                [states.SCHEDULED],
-                states.HELD,
-                action="held",
-                actor=actor,
-                detail={"reason": late},
-                now=now,
-                reason=late,
-            )
-            continue
-        at, why = earliest_send(row), "embargo"
-        if row.account in blocked and blocked[row.account] > at:
-            at, why = blocked[row.account], "account blocked (rate limit)"
-        if at > horizon:
-            _defer(session, row.id, at, why, actor, now)
+        at, why = when
+        if at > horizon:  # embargoed, or its account is blocked: due later
+            _move(session, row.id, states.SCHEDULED, "deferred", checks, {"why": why, "until": iso(at)}, due_at=at)
         else:
             claimable.append((row.id, at))
     return _claim(session, claimable, settings, actor, now)
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What one dispatcher run checks every due post against."""
+
+    pauses: list[Scope]
+    blocked: dict[str, datetime]
+    accounts: Mapping[str, Account]
+    settings: Settings
+    now: datetime
+    actor: str
+
+
+def _send_time_unless_moved(session: Session, row: Any, checks: _Checks) -> tuple[datetime, str] | None:
+    """When a due post may be sent, and why not sooner; None if a pause or the late-post rule moved it."""
+    pause = pause_covering(checks.pauses, row.campaign_id, row.account)
+    if pause is not None:
+        _move(session, row.id, states.PAUSED, "paused", checks, {"hold": pause.describe()})
+        return None
+    late = lateness_reason(row, checks.accounts.get(row.account), checks.settings, checks.now)
+    if late:
+        _move(session, row.id, states.HELD, "held", checks, {"reason": late}, reason=late)
+        return None
+    return send_time(row, checks.blocked.get(row.account))
+
+
+def _move(session: Session, post_id: int, target: str, action: str, checks: _Checks, detail: dict[str, Any],
+          **values: Any) -> None:
+    """``scheduled -> target``, logged with ``detail``."""
+    transition(session, post_id, [states.SCHEDULED], target, action=action, actor=checks.actor,
+               detail=detail, now=checks.now, **values)
 
 
 def _due_rows(session: Session, horizon: datetime, batch: int) -> list[Any]:
@@ -137,62 +144,6 @@ def _due_rows(session: Session, horizon: datetime, batch: int) -> list[Any]:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=PostRow)
     return list(session.execute(query).all())
-
-
-def earliest_send(row: Any) -> datetime:
-    """The due time, never before the embargo."""
-    due = row.due_at
-    if row.not_before is not None:
-        return max(due, row.not_before)
-    return due
-
-
-def allowed_lateness(row: Any, account: Account | None, settings: Settings) -> timedelta:
-    if row.max_lateness_s is not None:
-        return timedelta(seconds=row.max_lateness_s)
-    if account is not None and account.max_lateness is not None:
-        return account.max_lateness
-    return settings.max_lateness
-
-
-def lateness_reason(row: Any, account: Account | None, settings: Settings, now: datetime) -> str | None:
-    """Why a post is too late to send as written, or None. Lateness counts from its intended time."""
-    intended = row.scheduled_at
-    if row.not_before is not None:
-        intended = max(intended, row.not_before)
-    allowed = allowed_lateness(row, account, settings)
-    overdue = now - intended
-    if overdue <= allowed:
-        return None
-    return (
-        f"{_words(overdue)} late (allowed {_words(allowed)}): held so stale copy is not sent; "
-        f"'promo retry {row.id}' sends it anyway, 'promo cancel {row.id}' drops it"
-    )
-
-
-def _words(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} days"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} hours"
-    if seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
-def _defer(session: Session, post_id: int, until: datetime, why: str, actor: str, now: datetime) -> None:
-    transition(
-        session,
-        post_id,
-        [states.SCHEDULED],
-        states.SCHEDULED,
-        action="deferred",
-        actor=actor,
-        detail={"why": why, "until": iso(until)},
-        now=now,
-        due_at=until,
-    )
 
 
 def _claim(

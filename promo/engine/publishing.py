@@ -1,26 +1,15 @@
-"""Publish one claimed post, exactly once, and record the outcome in the ledger.
+"""Publish one claimed post, exactly once: start it, call the adapter once, record the outcome.
 
 ``publish_claimed(runtime, post_id, attempt_id)`` is what the Celery task calls:
 
 1. fence: ``queued -> publishing`` only if the row still carries ``attempt_id`` (a duplicate or
    late delivery changes nothing and stops, F6);
-2. re-check the policies the dispatcher applied (a pause, the embargo, lateness, the account's
-   block and rate-limit window), which may send the post back instead. The move runs first and
-   returns the post; only if a policy might object is it rolled back and the post read again under
-   lock, so the usual publish starts in one statement (and its event);
+2. re-check the policies the dispatcher applied (``promo.engine.policies``: a pause, the embargo,
+   lateness, the account's block and rate-limit window), which may send the post back instead. The
+   move runs first and returns the post; only if a policy might object is it rolled back and the
+   post read again under lock, so the usual publish starts in one statement (and its event);
 3. call the adapter once, with a Journal backed by the row;
-4. turn the result into one fenced transition:
-
-=====================  ==============================================================
-Published              ``published`` with the platform id and URL
-Retryable              ``scheduled`` after backoff with jitter; ``failed`` after max_attempts
-RateLimited            ``scheduled`` at the reset time; the account is blocked until then
-Ambiguous              ``unknown``: reconciled by lookup, or shown to a person
-Duplicate              ``published`` if the platform named the post, else ``unknown``
-AuthError              ``failed``; the account is flagged for a person
-Permanent, invalid     ``failed`` with a readable reason
-anything unexpected    ``unknown`` (the call may have gone out)
-=====================  ==============================================================
+4. turn the result into one fenced transition (``promo.engine.outcomes``).
 
 No Celery here.
 """
@@ -28,7 +17,6 @@ No Celery here.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,22 +26,22 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from promo import errors
-from promo.engine.dispatch import earliest_send, lateness_reason
-from promo.engine.ratelimits import block, flag, take_slot
+from promo.engine.outcomes import DUPLICATE, record_failure, record_published
+from promo.engine.policies import lateness_reason, send_time
+from promo.engine.ratelimits import take_slot
 from promo.engine.runtime import Runtime
-from promo.posts import Post, Published
+from promo.posts import Post
 from promo.settings import Settings
 from promo.store import ledger, states
-from promo.store.ledger import single_transition, transition
+from promo.store.ledger import transition
 from promo.store.pauses import active_pauses, pause_covering
 from promo.store.tables import AccountState, Hold, PostRow
 from promo.times import iso, utcnow
 
 log = logging.getLogger("promo.engine.publishing")
 
-DUPLICATE = "duplicate"
-NOT_STARTED = "not started"
 SETTLE_GRACE_S = 1.0
+ACCOUNT_RATE_LIMIT = "account rate limit"
 
 
 class DbJournal:
@@ -154,6 +142,7 @@ _MOVE = (
     .returning(*_CLAIMED)
 )
 _MOVE_LOGGED = ledger.with_event(_MOVE)  # PostgreSQL: the move and its event in one round trip
+states.check([states.QUEUED], states.PUBLISHING, action="publishing")  # _MOVE bypasses ledger.transition
 
 
 def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool = True) -> Started:
@@ -185,7 +174,7 @@ def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now:
             row = connection.execute(_MOVE, fence).one_or_none()
         if row is None:
             return Started(outcome=DUPLICATE)
-        if row.holds or earliest_send(row) > now or _objection(connection, row, runtime, now):
+        if row.holds or send_time(row)[0] > now or _objection(connection, row, runtime, now):
             transaction.rollback()
             return None
         if not logged:
@@ -199,6 +188,7 @@ def _lease(settings: Settings, now: datetime) -> datetime:
 
 
 def _objection(connection: Connection, row: Any, runtime: Runtime, now: datetime) -> bool:
+    """Whether the late-post rule, the embargo or the account's limits would stop the post now."""
     late = lateness_reason(row, runtime.accounts.get(row.account), runtime.settings, now)
     return late is not None or _not_yet(connection, row, runtime, now) is not None
 
@@ -211,7 +201,7 @@ def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetim
         row = connection.execute(query, {"w_id": post_id, "w_attempt_id": attempt_id}).one_or_none()
         if row is None:
             return Started(outcome=DUPLICATE)
-        wait = (earliest_send(row) - now).total_seconds()
+        wait = (send_time(row)[0] - now).total_seconds()
         if early_ok and 0 < wait <= settings.dispatch_lookahead + SETTLE_GRACE_S:
             return Started(wait=wait)
         fenced: dict[str, Any] = {"actor": actor, "attempt_id": attempt_id, "now": now, "lease_until": None}
@@ -239,17 +229,15 @@ def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetim
 
 def _not_yet(db: Connection, row: Any, runtime: Runtime, now: datetime) -> tuple[datetime, str] | None:
     """The embargo or the account's limits say later: when, and why."""
-    embargo = earliest_send(row)
-    if embargo > now:
-        return embargo, "embargo"
-    if row.blocked_until is not None and row.blocked_until > now:
-        return row.blocked_until, "account rate limit"
+    at, why = send_time(row, row.blocked_until)
+    if at > now:
+        return at, why
     account = runtime.accounts.get(row.account)
     if account is None or account.rate_limit is None:
         return None
     free_at = take_slot(db, row.account, account.rate_limit, now)
     if free_at is not None:
-        return free_at, "account rate limit"
+        return free_at, ACCOUNT_RATE_LIMIT
     return None
 
 
@@ -266,141 +254,3 @@ def _call_adapter(
     except Exception as exc:
         return record_failure(runtime, row, attempt_id, exc, clock())
     return record_published(runtime, row.id, attempt_id, published, clock())
-
-
-def record_published(
-    runtime: Runtime,
-    post_id: int,
-    attempt_id: str,
-    published: Published,
-    now: datetime,
-    action: str = "published",
-) -> str:
-    with single_transition(runtime.db) as connection:
-        moved = transition(
-            connection,
-            post_id,
-            [states.PUBLISHING, states.UNKNOWN],
-            states.PUBLISHED,
-            action=action,
-            actor=runtime.actor,
-            attempt_id=attempt_id,
-            now=now,
-            detail={"platform_id": published.platform_id, "url": published.url},
-            platform_id=published.platform_id,
-            url=published.url,
-            published_at=now,
-            lease_until=None,
-            reason=None,
-        )
-    return states.PUBLISHED if moved else DUPLICATE
-
-
-def record_failure(runtime: Runtime, row: Claimed, attempt_id: str, exc: BaseException, now: datetime) -> str:
-    """Map an adapter's error to one fenced transition."""
-    target, values, detail = outcome_for(exc, row, runtime.settings, now)
-    with runtime.db.begin() as session:
-        if isinstance(exc, errors.RateLimited) and "due_at" in values:
-            block(session, row.account, values["due_at"], f"rate limited by {row.platform}")
-        if isinstance(exc, errors.AuthError):
-            flag(
-                session,
-                row.account,
-                f"{row.platform} refused the credentials: re-authorise the account "
-                f"(then 'promo accounts check'): {exc}",
-            )
-        moved = transition(
-            session,
-            row.id,
-            [states.PUBLISHING, states.UNKNOWN],
-            target,
-            action=detail.pop("action"),
-            actor=runtime.actor,
-            attempt_id=attempt_id,
-            detail=detail,
-            now=now,
-            lease_until=None,
-            **values,
-        )
-    log.log(
-        logging.WARNING if target != states.SCHEDULED else logging.INFO,
-        "post %s -> %s: %s",
-        row.id,
-        target,
-        values.get("reason"),
-    )
-    return target if moved else DUPLICATE
-
-
-def outcome_for(
-    exc: BaseException, row: Claimed, settings: Settings, now: datetime
-) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(target state, columns to set, event detail) for one failed publish."""
-    reason = str(exc) or type(exc).__name__
-    if isinstance(exc, errors.RateLimited):
-        until = (
-            exc.retry_at
-            if exc.retry_at and exc.retry_at > now
-            else now + timedelta(seconds=settings.retry_base)
-        )
-        return (
-            states.SCHEDULED,
-            {"due_at": until, "reason": f"rate limited until {iso(until)}: {reason}"},
-            {"action": "rate-limited", "until": iso(until)},
-        )
-    if isinstance(exc, errors.Retryable):
-        if row.attempts >= settings.max_attempts:
-            return (
-                states.FAILED,
-                {
-                    "reason": f"gave up after {row.attempts} attempts: {reason}; "
-                    f"'promo retry {row.id}' tries again"
-                },
-                {"action": "failed"},
-            )
-        due = now + timedelta(seconds=backoff(row.attempts, settings))
-        return (
-            states.SCHEDULED,
-            {"due_at": due, "reason": f"retrying at {iso(due)}: {reason}"},
-            {"action": "retry-later", "until": iso(due)},
-        )
-    if isinstance(exc, errors.Duplicate) and exc.existing_id:
-        return (
-            states.PUBLISHED,
-            {"platform_id": exc.existing_id, "published_at": now, "reason": reason},
-            {"action": "published", "duplicate": True},
-        )
-    if isinstance(exc, errors.Duplicate):
-        return (
-            states.UNKNOWN,
-            {
-                "reason": f"the platform says it is already posted, without its id: {reason}; "
-                f"check and 'promo resolve {row.id} --published URL'"
-            },
-            {"action": "unknown"},
-        )
-    if isinstance(exc, (errors.Permanent, errors.PostInvalid, errors.ConfigError, errors.TemplateError)):
-        return (
-            states.FAILED,
-            {"reason": f"{reason}; fix it, then 'promo retry {row.id}'"},
-            {"action": "failed"},
-        )
-    if isinstance(exc, errors.Ambiguous):
-        why = f"sent, but no answer came back: {reason}"
-    else:
-        why = f"unexpected error during the call, it may have gone out: {type(exc).__name__}: {reason}"
-    return (
-        states.UNKNOWN,
-        {
-            "reason": f"{why}; promo will check the platform, or "
-            f"'promo resolve {row.id} --published URL | --not-published'"
-        },
-        {"action": "unknown"},
-    )
-
-
-def backoff(attempts: int, settings: Settings, rng: random.Random | None = None) -> float:
-    """Seconds before the next try: ``retry_base * 2^(attempts-1)``, capped, with half jitter."""
-    rng = rng or random.Random()
-    ceiling = min(settings.retry_max, settings.retry_base * 2 ** max(0, attempts - 1))
-    return ceiling / 2 + rng.random() * ceiling / 2

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from promo.engine.publishing import DbJournal, record_published
+from promo.engine.outcomes import record_published
+from promo.engine.publishing import DbJournal
 from promo.engine.runtime import Runtime
 from promo.errors import PromoError
 from promo.posts import Post
@@ -28,6 +29,7 @@ from promo.times import utcnow
 log = logging.getLogger("promo.engine.reconcile")
 ACTOR = "reconciler"
 ASK_A_PERSON = "'promo resolve {id} --published URL' or '--not-published' once you have checked"
+BATCH = 50  # unknown posts looked up per run, each lookup bounded by http_timeout
 
 
 @dataclass
@@ -37,7 +39,8 @@ class Reconciled:
     undecided: list[int] = field(default_factory=list)
 
 
-def reconcile(runtime: Runtime, *, now: datetime | None = None, limit: int = 50) -> Reconciled:
+def reconcile(runtime: Runtime, *, now: datetime | None = None, limit: int = BATCH) -> Reconciled:
+    """Look up the oldest settled ``unknown`` posts (``limit`` of them) and record what each lookup says."""
     now = now or utcnow()
     settle = timedelta(seconds=runtime.settings.http_timeout)
     with transaction(runtime.db) as session:

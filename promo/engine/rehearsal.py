@@ -13,19 +13,21 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
+
+from pydantic import SecretStr
+from sqlalchemy import Engine, select, update
 
 from promo.accounts import Account
 from promo.errors import PostInvalid
+from promo.platforms.outbox import OutboxAdapter
+from promo.platforms.registry import rules_for
 from promo.posts import Journal, Post, Published, Report
-from promo.rules import rules_for
+from promo.settings import Settings
+from promo.store import states
+from promo.store.db import make_engine
+from promo.store.tables import Base, PostRow
 from promo.times import iso, utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from promo.platforms.outbox import OutboxAdapter
-    from promo.settings import Settings
 
 log = logging.getLogger("promo.engine.rehearsal")
 
@@ -59,8 +61,6 @@ class RehearsalAdapter:
         return "rehearsal (nothing is sent)"
 
     def _outbox(self) -> OutboxAdapter:
-        from promo.platforms.outbox import OutboxAdapter
-
         stand_in = Account(self.account.name, "outbox", options={"path": str(self.outbox)})
         return OutboxAdapter(stand_in)
 
@@ -94,8 +94,6 @@ def rehearsal_settings(settings: Settings, source: Engine) -> Settings:
     The copy uses its own SQLite store and its own embedded broker, so real workers never see the
     rehearsal's messages and the real ledger is never written.
     """
-    from pydantic import SecretStr
-
     folder = settings.home / "rehearsal"
     if folder.exists():
         shutil.rmtree(folder)
@@ -114,12 +112,8 @@ def rehearsal_settings(settings: Settings, source: Engine) -> Settings:
 
 def snapshot_ledger(source: Engine, target_url: str) -> None:
     """Every table's rows into a fresh SQLite store; posts in flight become scheduled again."""
-    from sqlalchemy import select, update
-
-    from promo.store import states
-    from promo.store.db import make_engine
-    from promo.store.tables import Base, PostRow
-
+    in_flight = (states.QUEUED, states.PUBLISHING)
+    states.check(in_flight, states.SCHEDULED, action="rehearsal copy")
     target = make_engine(target_url)
     Base.metadata.create_all(target)
     with source.connect() as reading, target.begin() as writing:
@@ -129,7 +123,7 @@ def snapshot_ledger(source: Engine, target_url: str) -> None:
                 writing.execute(table.insert(), rows)
         writing.execute(
             update(PostRow)
-            .where(PostRow.status.in_([states.QUEUED, states.PUBLISHING]))
+            .where(PostRow.status.in_(in_flight))
             .values(status=states.SCHEDULED, lease_until=None)
         )
     target.dispose()

@@ -10,20 +10,22 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
 
 from promo.accounts import Account, load_accounts
+from promo.engine.rehearsal import RehearsalAdapter
 from promo.errors import ConfigError
+from promo.platforms.base import Adapter, build_adapter
 from promo.settings import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from promo.platforms.base import Adapter
+from promo.store.db import make_engine
+from promo.store.login_cache import DbLoginCache
 
 
 @dataclass
 class Runtime:
+    """One process's settings, store, accounts and adapters."""
+
     settings: Settings
     db: Engine
     accounts: dict[str, Account]
@@ -32,8 +34,6 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, actor: str | None = None) -> Runtime:
-        from promo.store.db import make_engine
-
         accounts = load_accounts(settings.config_file)
         return cls(settings, make_engine(settings.database), accounts, actor or worker_name())
 
@@ -58,12 +58,7 @@ class Runtime:
     def _build(self, account: Account) -> Adapter:
         mode = self.settings.publish_mode
         if mode == "live":
-            from promo.platforms.base import build_adapter
-            from promo.store.session_cache import DbSessionCache
-
-            return build_adapter(account, timeout=self.settings.http_timeout, cache=DbSessionCache(self.db))
-        from promo.engine.rehearsal import RehearsalAdapter
-
+            return build_adapter(account, timeout=self.settings.http_timeout, login_cache=DbLoginCache(self.db))
         outbox = self.settings.home / "outbox.jsonl" if mode == "outbox" else None
         return RehearsalAdapter(account, log_path=self.settings.home / "rehearsal.jsonl", outbox=outbox)
 

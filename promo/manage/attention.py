@@ -10,17 +10,37 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from promo.engine.policies import lateness_for_retry
 from promo.errors import NotFound, TransitionRefused
 from promo.store import states
+from promo.store.db import transaction
 from promo.store.ledger import transition
 from promo.store.tables import PostRow
 from promo.times import utcnow
 
-LATENESS_MARGIN_S = 3600
+
+def retry(engine: Engine, post_id: int, *, actor: str = "cli", now: datetime | None = None) -> None:
+    """Send a failed or held post again, now, in one transaction."""
+    with transaction(engine) as session:
+        _retry(session, post_id, actor, now or utcnow())
+
+
+def resolve(
+    engine: Engine,
+    post_id: int,
+    *,
+    published_url: str | None,
+    actor: str = "cli",
+    now: datetime | None = None,
+) -> str:
+    """Settle an unknown post, in one transaction. Returns its new state."""
+    with transaction(engine) as session:
+        return _resolve(session, post_id, published_url, actor, now or utcnow())
 
 
 def _row(session: Session, post_id: int) -> PostRow:
@@ -30,16 +50,12 @@ def _row(session: Session, post_id: int) -> PostRow:
     return row
 
 
-def retry(session: Session, post_id: int, *, actor: str = "cli", now: datetime | None = None) -> None:
-    now = now or utcnow()
+def _retry(session: Session, post_id: int, actor: str, now: datetime) -> None:
     row = _row(session, post_id)
     if row.status not in (states.FAILED, states.HELD):
         hint = "; use 'promo resolve' for unknown posts" if row.status == states.UNKNOWN else ""
         raise TransitionRefused(post_id, row.status, "retry" + hint)
-    intended = row.scheduled_at
-    if row.not_before is not None:
-        intended = max(intended, row.not_before)
-    stretched = max(row.max_lateness_s or 0, int((now - intended).total_seconds()) + LATENESS_MARGIN_S)
+    stretched = lateness_for_retry(row, now)
     if not transition(
         session,
         post_id,
@@ -58,50 +74,23 @@ def retry(session: Session, post_id: int, *, actor: str = "cli", now: datetime |
         )
 
 
-def resolve(
-    session: Session,
-    post_id: int,
-    *,
-    published_url: str | None,
-    actor: str = "cli",
-    now: datetime | None = None,
-) -> str:
-    """Settle an unknown post. Returns its new state."""
-    now = now or utcnow()
+def _resolve(session: Session, post_id: int, published_url: str | None, actor: str, now: datetime) -> str:
     row = _row(session, post_id)
     if row.status != states.UNKNOWN:
         raise TransitionRefused(post_id, row.status, "resolve (only unknown posts need it)")
+    target = states.PUBLISHED if published_url is not None else states.SCHEDULED
     if published_url is not None:
-        platform_id = published_url.rstrip("/").rsplit("/", 1)[-1] or published_url
-        moved = transition(
-            session,
-            post_id,
-            [states.UNKNOWN],
-            states.PUBLISHED,
-            action="resolved",
-            actor=actor,
-            now=now,
-            detail={"published": True, "url": published_url},
-            url=published_url,
-            platform_id=row.platform_id or platform_id,
-            published_at=now,
-            reason=None,
-        )
-        target = states.PUBLISHED
+        detail: dict[str, Any] = {"published": True, "url": published_url}
+        values = _published(row, published_url, now)
     else:
-        moved = transition(
-            session,
-            post_id,
-            [states.UNKNOWN],
-            states.SCHEDULED,
-            action="resolved",
-            actor=actor,
-            now=now,
-            detail={"published": False},
-            due_at=now,
-            reason=None,
-        )
-        target = states.SCHEDULED
-    if not moved:
+        detail, values = {"published": False}, {"due_at": now}
+    if not transition(session, post_id, [states.UNKNOWN], target, action="resolved", actor=actor, now=now,
+                      detail=detail, reason=None, **values):
         raise TransitionRefused(post_id, "no longer unknown", "resolve")
     return target
+
+
+def _published(row: PostRow, url: str, now: datetime) -> dict[str, Any]:
+    """The columns a post settled as published gets: its URL, its platform id (the URL's last part)."""
+    platform_id = url.rstrip("/").rsplit("/", 1)[-1] or url
+    return {"url": url, "platform_id": row.platform_id or platform_id, "published_at": now}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from promo.platforms.registry import rules_for
 from promo.posts import Media, Post
-from promo.rules import rules_for
+from promo.rules.bluesky import facets
 
 
 def check_text(platform: str, text: str, media_count: int = 0,
@@ -20,8 +21,6 @@ def check_text(platform: str, text: str, media_count: int = 0,
         "problems": [p.to_dict() for p in report.problems],
     }
     if platform == "bluesky":
-        from promo.rules.bluesky import facets
-
         result["facets"] = [{"byteStart": f.byte_start, "byteEnd": f.byte_end, "kind": f.kind,
                              "value": f.value} for f in facets(text)]
     return result

@@ -12,21 +12,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from promo.store import states
+from promo.store.db import transaction
 from promo.store.ledger import log, transition
 from promo.store.pauses import Scope, active_pauses, pause_covering
 from promo.store.tables import Hold, PostRow
 from promo.times import utcnow
 
+__all__ = ["Scope", "pause", "resume"]
+
 
 def pause(
-    session: Session, scope: Scope, *, reason: str = "", actor: str = "cli", now: datetime | None = None
+    engine: Engine, scope: Scope, *, reason: str = "", actor: str = "cli", now: datetime | None = None
 ) -> int:
-    """Add a hold and pause the posts it covers. Returns how many posts were paused."""
-    now = now or utcnow()
+    """Add a hold and pause the posts it covers, in one transaction. Returns how many were paused."""
+    with transaction(engine) as session:
+        return _pause(session, scope, reason, actor, now or utcnow())
+
+
+def _pause(session: Session, scope: Scope, reason: str, actor: str, now: datetime) -> int:
     if scope not in active_pauses(session):
         session.add(Hold(scope=scope.kind, value=scope.value, created_at=now, reason=reason))
         session.flush()
@@ -48,9 +55,14 @@ def pause(
     return paused
 
 
-def resume(session: Session, scope: Scope | None, *, actor: str = "cli", now: datetime | None = None) -> int:
-    """Remove one hold (``None``: every hold) and release the posts nothing else holds."""
-    now = now or utcnow()
+def resume(engine: Engine, scope: Scope | None, *, actor: str = "cli", now: datetime | None = None) -> int:
+    """Remove one hold (``None``: every hold) and release the posts nothing else holds, in one
+    transaction. Returns how many were released."""
+    with transaction(engine) as session:
+        return _resume(session, scope, actor, now or utcnow())
+
+
+def _resume(session: Session, scope: Scope | None, actor: str, now: datetime) -> int:
     if scope is None:
         session.execute(delete(Hold))
     else:

@@ -14,18 +14,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from promo.engine.policies import due_time
 from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
-from promo.planning.plan import due_time, post_digest
-from promo.posts import Post
+from promo.planning.apply import clear_attempt, new_idempotency_key
+from promo.platforms.registry import rules_for
+from promo.posts import Post, payload_text, post_digest
 from promo.store import states
+from promo.store.db import transaction
+from promo.store.ledger import log, status_of, transition
+from promo.store.tables import Campaign, Event, PostRow
 from promo.times import iso, utcnow, zone
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
-
     from promo.accounts import Account
-    from promo.store.tables import Event, PostRow
 
 DEFAULT_LIMIT = 200
 ADHOC_KIND = "adhoc"
@@ -36,7 +40,6 @@ RESCHEDULABLE = frozenset({states.SCHEDULED, states.QUEUED, states.PAUSED, state
 @dataclass(frozen=True)
 class PostView:
     """One ledger row as ``promo queue`` lists it."""
-
     id: int
     campaign: str | None
     announcement: str | None
@@ -52,9 +55,8 @@ class PostView:
 
     @classmethod
     def of(cls, row: PostRow) -> PostView:
-        parts = row.payload.get("parts") or [{}]
         return cls(row.id, row.campaign_id, row.announcement, row.account, row.platform, row.status,
-                   row.scheduled_at, row.due_at, str(parts[0].get("text", "")),
+                   row.scheduled_at, row.due_at, payload_text(row.payload),
                    row.attempts, row.url, row.reason)
 
     def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
@@ -89,7 +91,6 @@ class EventView:
 @dataclass(frozen=True)
 class PostDetail:
     """One post in full: the row, its exact payload, and its event history."""
-
     view: PostView
     idempotency_key: str
     kind: str
@@ -127,11 +128,6 @@ def _shown(value: datetime | None, tz: ZoneInfo | None) -> str | None:
 def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
                account: str | None = None, limit: int = DEFAULT_LIMIT) -> list[PostView]:
     """Posts in the order they go out (due time, then id), filtered by status, campaign, account."""
-    from sqlalchemy import select
-
-    from promo.store.db import transaction
-    from promo.store.tables import PostRow
-
     wanted = [status] if isinstance(status, str) else list(status or ())
     unknown = [s for s in wanted if s not in states.ALL]
     if unknown:
@@ -149,11 +145,6 @@ def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campai
 
 def get_post(engine: Engine, post_id: int) -> PostDetail:
     """One post with its payload and every event, oldest first. NotFound if there is none."""
-    from sqlalchemy import select
-
-    from promo.store.db import transaction
-    from promo.store.tables import Event
-
     with transaction(engine) as session:
         row = _row(session, post_id)
         events = session.scalars(select(Event).where(Event.post_id == post_id).order_by(Event.id))
@@ -165,11 +156,6 @@ def get_post(engine: Engine, post_id: int) -> PostDetail:
 
 def campaign_zones(engine: Engine, campaigns: Iterable[str | None]) -> dict[str, ZoneInfo]:
     """The zone each named campaign was written in (unknown zones are left out)."""
-    from sqlalchemy import select
-
-    from promo.store.db import transaction
-    from promo.store.tables import Campaign
-
     wanted = {c for c in campaigns if c}
     if not wanted:
         return {}
@@ -183,10 +169,6 @@ def campaign_zones(engine: Engine, campaigns: Iterable[str | None]) -> dict[str,
 
 
 def _row(session: Session, post_id: int, lock: bool = False) -> PostRow:
-    from sqlalchemy import select
-
-    from promo.store.tables import PostRow
-
     query = select(PostRow).where(PostRow.id == post_id)
     row = session.scalars(query.with_for_update() if lock else query).first()
     if row is None:
@@ -198,9 +180,6 @@ def _row(session: Session, post_id: int, lock: bool = False) -> PostRow:
 
 def cancel(engine: Engine, post_id: int, actor: str = "cli") -> PostView:
     """Cancel a post that has not been sent. TransitionRefused once it may have gone out."""
-    from promo.store.db import transaction
-    from promo.store.ledger import transition
-
     with transaction(engine) as session:
         row = _row(session, post_id, lock=True)
         status = row.status
@@ -216,10 +195,6 @@ def cancel(engine: Engine, post_id: int, actor: str = "cli") -> PostView:
 
 def reschedule(engine: Engine, post_id: int, at: datetime, actor: str = "cli") -> PostView:
     """Move an unsent post to ``at`` (aware). Its embargo still holds: it is due at the later of the two."""
-    from promo.planning.apply import clear_attempt
-    from promo.store.db import transaction
-    from promo.store.ledger import transition
-
     if at.tzinfo is None:
         raise ValueError("reschedule needs an aware datetime")
     with transaction(engine) as session:
@@ -231,8 +206,8 @@ def reschedule(engine: Engine, post_id: int, at: datetime, actor: str = "cli") -
         not_before = row.not_before
         target = states.PAUSED if status == states.PAUSED else states.SCHEDULED
         values: dict[str, Any] = {"scheduled_at": at, "due_at": due_time(at, not_before),
-                  "digest": post_digest(row.payload, at, not_before, row.max_lateness_s),
-                  "lease_until": None}
+                                  "digest": post_digest(row.payload, at, not_before, row.max_lateness_s),
+                                  "lease_until": None}
         if not transition(session, post_id, (status,), target, action="rescheduled", actor=actor,
                           detail={"from": iso(old), "to": iso(at)}, **values):
             raise TransitionRefused(post_id, _status(session, post_id), "reschedule")
@@ -244,12 +219,6 @@ def reschedule(engine: Engine, post_id: int, at: datetime, actor: str = "cli") -
 
 def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, actor: str = "cli") -> PostView:
     """Queue one post outside any campaign. PostInvalid (nothing written) if it breaks a platform rule."""
-    from promo.planning.apply import new_idempotency_key
-    from promo.rules import rules_for
-    from promo.store.db import transaction
-    from promo.store.ledger import log
-    from promo.store.tables import PostRow
-
     if at.tzinfo is None:
         raise ValueError("an ad hoc post needs an aware datetime")
     post = Post.single(account.platform, account.name, text)
@@ -273,7 +242,5 @@ def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, acto
 
 
 def _status(session: Session, post_id: int) -> str:
-    from promo.store.ledger import status_of
-
     return status_of(session, post_id) or "missing"
 

@@ -11,11 +11,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kombu import Connection
 from sqlalchemy import Engine, func, select
 
 from promo.settings import Settings, mask_url
 from promo.store import states
-from promo.store.db import transaction
+from promo.store.db import make_engine, transaction
 from promo.store.meta import LAST_DISPATCH, LAST_SWEEP, get_meta
 from promo.store.pauses import active_pauses
 from promo.store.tables import AccountState, PostRow
@@ -50,21 +51,24 @@ class Status:
         return asdict(self) | {"healthy": self.healthy}
 
 
-def engine_status(settings: Settings, engine: Engine, *, now: datetime | None = None) -> Status:
+def engine_status(settings: Settings, engine: Engine | None = None, *, now: datetime | None = None) -> Status:
+    """The report; ``engine`` defaults to the settings' database, opened without migrating it."""
     now = now or utcnow()
     broker_error = broker_problem(settings.broker)
     status = Status(mask_url(settings.broker), broker_error is None, broker_error, True, None)
+    store = engine or make_engine(settings.database)
     try:
-        _read_store(engine, status, now)
+        _read_store(store, status, now)
     except Exception as exc:  # the database being down is a finding, not a crash
         status.database_ok, status.database_error = False, f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        if engine is None:
+            store.dispose()
     return status
 
 
 def broker_problem(url: str, timeout: float = 2.0) -> str | None:
     """None if the broker answers, else why not (one line)."""
-    from kombu import Connection
-
     try:
         with Connection(url, connect_timeout=timeout, transport_options={"max_retries": 0}) as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)

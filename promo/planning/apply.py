@@ -12,8 +12,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from promo.engine.policies import due_time
 from promo.errors import PromoError
 from promo.planning.plan import (
     ACTIONS,
@@ -26,26 +31,17 @@ from promo.planning.plan import (
     Identity,
     Plan,
     PlanEntry,
-    due_time,
-    json_safe,
-    scheduled_digest,
-    seconds,
 )
 from promo.posts import ScheduledPost
 from promo.store import states
+from promo.store.db import transaction
+from promo.store.ledger import log, transition
+from promo.store.tables import Announcement, Campaign, PostRow
 from promo.times import utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
 
 
 def apply_plan(engine: Engine, plan: Plan, *, actor: str = "cli", now: datetime | None = None) -> ApplyResult:
     """Write ``plan`` in one transaction. Nothing to do: nothing is written, not even an event."""
-    from sqlalchemy.exc import IntegrityError
-
-    from promo.store.db import transaction
-
     if not plan.writes:
         return ApplyResult(plan, plan.entries, wrote=False)
     now = now or utcnow()
@@ -62,10 +58,6 @@ def apply_plan(engine: Engine, plan: Plan, *, actor: str = "cli", now: datetime 
 
 
 def _write_campaign(session: Session, plan: Plan, now: datetime) -> None:
-    from sqlalchemy import insert, update
-
-    from promo.store.tables import Campaign
-
     values = {"name": plan.name, "timezone": plan.timezone, "source": plan.source, "digest": plan.digest,
               "applied_at": now}
     if plan.campaign_op == "insert":
@@ -75,10 +67,6 @@ def _write_campaign(session: Session, plan: Plan, now: datetime) -> None:
 
 
 def _write_announcements(session: Session, plan: Plan) -> None:
-    from sqlalchemy import insert, update
-
-    from promo.store.tables import Announcement
-
     for op, state in plan.announcement_ops:
         if op == "insert":
             session.execute(insert(Announcement).values(
@@ -103,19 +91,12 @@ def _apply_entry(session: Session, entry: PlanEntry, actor: str, now: datetime) 
 
 
 def _latest_id(session: Session, identity: Identity) -> int | None:
-    from sqlalchemy import func, select
-
-    from promo.store.tables import PostRow
-
     campaign, announcement, account = identity
     return session.scalar(select(func.max(PostRow.id)).where(
         PostRow.campaign_id == campaign, PostRow.announcement == announcement, PostRow.account == account))
 
 
 def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
-    from promo.store.ledger import log
-    from promo.store.tables import PostRow
-
     if _latest_id(session, entry.identity) != entry.replaces:
         return _raced(entry, "another apply created it first")
     scheduled = entry.scheduled
@@ -138,26 +119,20 @@ def new_idempotency_key() -> str:
 def row_values(scheduled: ScheduledPost) -> dict[str, Any]:
     """The ledger columns a rendered post decides (everything but identity and state)."""
     return {"kind": scheduled.kind, "platform": scheduled.post.platform,
-            "payload": json_safe(scheduled.post.to_payload()), "digest": scheduled_digest(scheduled),
+            "payload": scheduled.post.to_payload(), "digest": scheduled.digest,
             "scheduled_at": scheduled.scheduled_at, "not_before": scheduled.not_before,
-            "max_lateness_s": seconds(scheduled.max_lateness),
+            "max_lateness_s": scheduled.max_lateness_s,
             "due_at": due_time(scheduled.scheduled_at, scheduled.not_before)}
 
 
 def _current(session: Session, post_id: int) -> tuple[str, str] | None:
     """The row's (status, digest), locked against concurrent writers until we commit."""
-    from sqlalchemy import select
-
-    from promo.store.tables import PostRow
-
     found = session.execute(select(PostRow.status, PostRow.digest).where(PostRow.id == post_id)
                             .with_for_update()).first()
     return (found[0], found[1]) if found else None
 
 
 def _change(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
-    from promo.store.ledger import transition
-
     assert entry.post_id is not None and entry.scheduled is not None
     current = _current(session, entry.post_id)
     if current is None or current[0] in states.MAYBE_SENT or current[0] == states.CANCELLED:
@@ -189,17 +164,11 @@ def status_after_edit(current: str, due_at: datetime, now: datetime) -> str:
 
 def clear_attempt(session: Session, post_id: int) -> None:
     """Drop the queued attempt's fence: an in-flight publish task for it finds nothing to claim."""
-    from sqlalchemy import update
-
-    from promo.store.tables import PostRow
-
     session.execute(update(PostRow).where(PostRow.id == post_id).values(attempt_id=None)
                     .execution_options(synchronize_session=False))
 
 
 def _cancel(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
-    from promo.store.ledger import transition
-
     assert entry.post_id is not None
     current = _current(session, entry.post_id)
     if current is None or current[0] not in states.UNSENT:
@@ -218,8 +187,6 @@ def _raced(entry: PlanEntry, why: str, current: tuple[str, str] | None = None) -
 
 def _log_applied(session: Session, plan: Plan, entries: Sequence[PlanEntry], actor: str,
                  now: datetime) -> None:
-    from promo.store.ledger import log
-
     counts = {action: sum(1 for e in entries if e.action == action) for action in ACTIONS}
     log(session, None, "applied", actor=actor, now=now,
         detail={"campaign": plan.campaign_id, "source": plan.source, "digest": plan.digest, **counts})

@@ -10,29 +10,28 @@ identity into one of:
 - ``locked``     the file differs but the post may already be out (publishing / published /
                  unknown): it is never re-queued, and the plan says so
 
-``apply`` writes the whole plan in one transaction, re-checking each entry's precondition with a
-conditional update, and logs every action in the event log. A plan with nothing to do writes nothing.
+``apply`` (``promo.planning.apply``) writes the whole plan in one transaction, re-checking each
+entry's precondition with a conditional update, and logs every action in the event log. A plan with
+nothing to do writes nothing. Change detection is the post's digest (``promo.posts.post_digest``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
 from promo.errors import CampaignError
-from promo.posts import ScheduledPost
+from promo.posts import Post, ScheduledPost
 from promo.store import states
+from promo.store.tables import Announcement, Campaign, PostRow
 from promo.times import iso, zone
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from promo.store.tables import PostRow
 
 CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED = "created", "changed", "unchanged", "cancelled", "locked"
 ACTIONS = (CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED)
@@ -180,44 +179,10 @@ def entries_dict(campaign: str, entries: Sequence[PlanEntry], tz: ZoneInfo, summ
     return shown
 
 
-# -- digests -------------------------------------------------------------------------------------
-
-def post_digest(payload: Mapping[str, Any], scheduled_at: datetime, not_before: datetime | None,
-                max_lateness_s: int | None) -> str:
-    """sha256 of the canonical JSON of what a post sends and when: apply's change detector."""
-    document = {"payload": payload, "scheduled_at": _utc(scheduled_at),
-                "not_before": _utc(not_before) if not_before else None, "max_lateness_s": max_lateness_s}
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def scheduled_digest(scheduled: ScheduledPost) -> str:
-    return post_digest(scheduled.post.to_payload(), scheduled.scheduled_at, scheduled.not_before,
-                       seconds(scheduled.max_lateness))
-
-
-def seconds(value: timedelta | None) -> int | None:
-    return None if value is None else round(value.total_seconds())
-
-
-def due_time(scheduled_at: datetime, not_before: datetime | None) -> datetime:
-    """When the dispatcher may first claim a post: its time, or its embargo if that is later."""
-    return max(scheduled_at, not_before) if not_before else scheduled_at
-
-
-def _utc(value: datetime) -> str:
-    return iso(value.astimezone(UTC))
-
-
 # -- plan ----------------------------------------------------------------------------------------
 
 def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost]) -> Plan:
     """Compare a campaign's rendered posts with the ledger. Reads only."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from promo.store.tables import Announcement, Campaign, PostRow
-
     tz = zone(campaign.timezone)
     wanted = _index(campaign, posts)
     with Session(engine) as session:
@@ -289,7 +254,7 @@ def _entry(identity: Identity, post: ScheduledPost, row: PostRow | None, tz: Zon
     if row is None:
         return base
     known = replace(base, post_id=row.id, status=row.status, expected_digest=row.digest)
-    same = scheduled_digest(post) == row.digest
+    same = post.digest == row.digest
     if row.status == states.CANCELLED:
         if same and not (row.reason or "").startswith(FILE_CANCEL):
             return replace(known, action=UNCHANGED)  # a person cancelled it: that sticks
@@ -325,25 +290,10 @@ def describe_changes(row: PostRow, post: ScheduledPost, tz: ZoneInfo) -> tuple[s
     old_nb = row.not_before if row.not_before else None
     if old_nb != post.not_before:
         changes.append(f"not_before {show_time(old_nb, tz)} -> {show_time(post.not_before, tz)}")
-    if row.max_lateness_s != seconds(post.max_lateness):
-        changes.append(f"max_lateness {show_seconds(row.max_lateness_s)} -> "
-                       f"{show_seconds(seconds(post.max_lateness))}")
-    changes += _payload_changes(row.payload, json_safe(post.post.to_payload()))
+    if row.max_lateness_s != post.max_lateness_s:
+        changes.append(f"max_lateness {show_seconds(row.max_lateness_s)} -> {show_seconds(post.max_lateness_s)}")
+    changes += post.post.differences(Post.from_payload(row.platform, row.account, row.payload))
     return tuple(changes)
-
-
-def _payload_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    old_parts, new_parts = list(old.get("parts", [])), list(new.get("parts", []))
-    found: list[str] = []
-    if [p.get("text") for p in old_parts[:1]] != [p.get("text") for p in new_parts[:1]]:
-        found.append("text")
-    if [p.get("text") for p in old_parts[1:]] != [p.get("text") for p in new_parts[1:]]:
-        found.append("thread")
-    if [p.get("media") for p in old_parts] != [p.get("media") for p in new_parts]:
-        found.append("media")
-    if old.get("link") != new.get("link"):
-        found.append("link")
-    return found
 
 
 def show_time(value: datetime | None, tz: ZoneInfo) -> str:

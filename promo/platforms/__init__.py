@@ -1,6 +1,13 @@
-"""Platform adapters: one module per platform behind one interface (``base.Adapter``)."""
+"""Platforms: one module per platform (its adapter and ``SPEC``), the HTTP base, and the error maps.
 
-from promo.platforms.base import Adapter, BaseAdapter, build_adapter
-from promo.platforms.registry import PLATFORMS, PlatformSpec, spec_for
+- ``registry``: the list of platforms, ``spec_for`` and ``rules_for``.
+- ``base``: ``PlatformSpec``, the ``Adapter`` interface, ``BaseAdapter`` and ``build_adapter``.
+- ``boundary``: ``ErrorMap``, the one ``boundary`` and the one ``retry_at`` reader.
+- ``http``: ``HttpAdapter``, the base of the adapters speaking plain httpx; ``graph``: Meta's errors.
+- ``client_<library>``: how promo builds that library's client and what its errors mean (imported
+  only when an adapter first calls its platform).
+- ``progress``: thread progress in the journal; ``media``: reading media files; ``tids``: Bluesky keys.
 
-__all__ = ["PLATFORMS", "Adapter", "BaseAdapter", "PlatformSpec", "build_adapter", "spec_for"]
+Names are imported from their modules (``from promo.platforms.registry import spec_for``): importing
+this package alone loads nothing else.
+"""

@@ -1,7 +1,13 @@
-"""The adapter interface every platform module implements, and the factory that builds one.
+"""What a platform is to promo: its ``PlatformSpec`` (data) and its adapter (the ``Adapter`` interface).
 
-An adapter is built for one account with its credentials and an HTTP session injected, so tests
-hand it a session pointed at a local fake server. It never reads the environment.
+Each platform module (``promo/platforms/<name>.py``) ends with ``SPEC = PlatformSpec(...)``: its
+name, its rules class (``promo/rules/<name>.py``, the one source of its limits), its adapter class,
+the credentials an account needs (read from the environment, never from files), the options it may
+set in promo.toml, and the default ``base_url``. Platform modules import their client library only
+when an adapter first calls it, so reading a spec or checking text loads none.
+
+An adapter is built for one account with its credentials, an HTTP client and a login cache
+injected, so tests hand it a client pointed at a local fake server. It never reads the environment.
 
 - ``check(post)``: the platform's rules, pure (no I/O, no credentials): preview uses it.
 - ``publish(post, journal)``: one API call sequence; returns ``Published`` or raises a
@@ -10,18 +16,30 @@ hand it a session pointed at a local fake server. It never reads the environment
 - ``lookup(post, journal)``: was it already published? ``Published``, ``None`` (certainly not),
   or raises ``Ambiguous`` when the platform cannot tell.
 - ``verify()``: a read-only call proving the credentials work; returns who we are, e.g. ``@promo``.
+
+Every library call runs inside ``self.boundary()``: the library's ``error_map`` applied by
+``promo.platforms.boundary.boundary``.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
+from promo.platforms.boundary import ErrorMap, boundary
 from promo.posts import Journal, Post, Published, Report
-from promo.rules import rules_for
 
 if TYPE_CHECKING:
+    import httpx
+    import requests
+
     from promo.accounts import Account
+    from promo.rules.base import TextRules
+
+HttpClient = TypeVar("HttpClient")
 
 
 class Adapter(Protocol):
@@ -36,42 +54,79 @@ class Adapter(Protocol):
     def verify(self) -> str: ...
 
 
-class SessionCache(Protocol):
-    """Small shared key/value store for login sessions (Bluesky's 300 logins/day), shared by workers."""
+class LoginCache(Protocol):
+    """Small key/value store for platform logins (Bluesky's 300 logins/day), shared by workers."""
 
     def get(self, key: str) -> str | None: ...
 
     def set(self, key: str, value: str) -> None: ...
 
 
-class MemoryCache(dict[str, str]):
-    """A SessionCache for one process: the default, and for tests."""
+class MemoryLoginCache(dict[str, str]):
+    """A LoginCache for one process: the default, and for tests."""
 
     def set(self, key: str, value: str) -> None:
         self[key] = value
 
 
-class BaseAdapter:
-    """Shared constructor and ``check``; subclasses add publish, lookup and verify."""
+@dataclass(frozen=True)
+class PlatformSpec:
+    name: str
+    title: str
+    adapter: type[BaseAdapter[Any]]
+    rules: type[TextRules]
+    credentials: tuple[str, ...] = ()  # secrets, from PROMO_ACCOUNT_<NAME>_<CREDENTIAL>
+    required_options: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()      # optional, non-secret
+    default_base_url: str | None = None  # scheme://host[:port]; the adapter adds every path
+
+
+class BaseAdapter(Generic[HttpClient]):
+    """Shared constructor, ``check`` and ``boundary``; subclasses add publish, lookup and verify.
+
+    ``HttpClient`` is the client the platform's library speaks through (``httpx.Client``,
+    ``requests.Session``); ``given_http`` is the one a caller handed in, or None to make one.
+    """
 
     platform: ClassVar[str] = ""
 
-    def __init__(self, account: Account, *, timeout: float = 10.0, session: Any = None,
-                 cache: SessionCache | None = None) -> None:
+    def __init__(self, account: Account, *, timeout: float = 10.0, http: HttpClient | None = None,
+                 login_cache: LoginCache | None = None) -> None:
         self.account = account
         self.timeout = timeout
-        self.session = session
-        self.cache: SessionCache = cache if cache is not None else MemoryCache()
-        self.rules = rules_for(self.platform, account.options)
+        self.given_http = http
+        self.login_cache: LoginCache = login_cache if login_cache is not None else MemoryLoginCache()
+        self.rules = account.spec.rules(account.options)
+
+    @property
+    def error_map(self) -> ErrorMap:
+        """What the client library's exceptions mean; adapters without a library map nothing."""
+        return ErrorMap(())
+
+    @contextmanager
+    def boundary(self) -> Iterator[None]:
+        with boundary(self.platform, self.error_map):
+            yield
 
     def check(self, post: Post) -> Report:
         return self.rules.check(post)
 
+    def publish(self, post: Post, journal: Journal) -> Published:
+        raise NotImplementedError
 
-def build_adapter(account: Account, *, timeout: float = 10.0, session: Any = None,
-                  cache: SessionCache | None = None) -> Adapter:
-    """The adapter for ``account``; its client library is imported only now."""
-    module_name, _, class_name = (account.adapter or account.spec.adapter).partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    adapter: Adapter = cls(account, timeout=timeout, session=session, cache=cache)
+    def lookup(self, post: Post, journal: Journal) -> Published | None:
+        raise NotImplementedError
+
+    def verify(self) -> str:
+        raise NotImplementedError
+
+
+def build_adapter(account: Account, *, timeout: float = 10.0, http: httpx.Client | requests.Session | None = None,
+                  login_cache: LoginCache | None = None) -> Adapter:
+    """The adapter for ``account``: its platform's, or the class its ``adapter = "module:Class"`` names."""
+    cls: type[BaseAdapter[Any]] = account.spec.adapter
+    if account.adapter:
+        module_name, _, class_name = account.adapter.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+    adapter: Adapter = cls(account, timeout=timeout, http=http, login_cache=login_cache)
     return adapter

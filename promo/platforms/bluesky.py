@@ -4,34 +4,37 @@ Each part is created with ``com.atproto.repo.createRecord`` and a record key der
 post's idempotency key (``promo.platforms.tids``), so a repeat cannot create a second record and a
 look-up is ``getRecord``. Links, #tags and @mentions become facets with UTF-8 byte offsets
 (``promo.rules.bluesky.facets``). Replies carry ``root`` and ``parent`` references. Logins are
-limited (30 per 5 minutes, 300 per day), so the session string is kept in the SessionCache and
-reused by every worker; a refused cached session is replaced by one fresh login.
+limited (30 per 5 minutes, 300 per day), so the exported login is kept in the ``LoginCache`` and
+reused by every worker; a refused cached login is replaced by one fresh login.
+``base_url`` is the PDS (default ``https://bsky.social``); atproto adds ``/xrpc/...``. atproto is
+imported on the first call to the PDS, so the registry and preview never load it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from atproto import Client
-from atproto_client import exceptions as atp
-from atproto_client.request import Request
-
-from promo.errors import AuthError, Permanent, PublishError, RateLimited, Retryable
-from promo.platforms.base import BaseAdapter
-from promo.platforms.http import error_for_status, transport_error
+from promo.errors import AuthError, Permanent, Retryable
+from promo.platforms.base import BaseAdapter, PlatformSpec
+from promo.platforms.boundary import ErrorMap
+from promo.platforms.media import media_file
 from promo.platforms.progress import send_parts, settle_parts
 from promo.platforms.tids import tid_for
 from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.bluesky import BlueskyRules, facets
 from promo.times import iso, utcnow
+
+if TYPE_CHECKING:
+    import httpx  # noqa: F401  (the quoted generic argument below)
+    from atproto import Client
 
 COLLECTION = "app.bsky.feed.post"
 T = TypeVar("T")
 
 
-class BlueskyAdapter(BaseAdapter):
+class BlueskyAdapter(BaseAdapter["httpx.Client"]):
     platform = "bluesky"
 
     @property
@@ -39,77 +42,50 @@ class BlueskyAdapter(BaseAdapter):
         return str(self.account.options["handle"]).lstrip("@")
 
     @property
-    def cache_key(self) -> str:
+    def login_key(self) -> str:
         return f"bluesky-session:{self.account.name}"
 
     @cached_property
-    def client(self) -> Client:
-        request = Request(timeout=self.timeout)
-        if self.session is not None:
-            request._client = self.session
-        client = Client(base_url=self.account.api_base, request=request)
-        client.on_session_change(
-            lambda event, session: self.cache.set(self.cache_key, client.export_session_string())
-        )
-        return client
+    def error_map(self) -> ErrorMap:
+        from promo.platforms.client_atproto import ATPROTO_ERRORS
 
-    @contextmanager
-    def boundary(self) -> Iterator[None]:
-        """atproto's errors -> promo's error tree, in one place."""
-        try:
-            yield
-        except PublishError:
-            raise
-        except atp.RequestErrorBase as exc:
-            raise self._translate(exc) from exc
+        return ATPROTO_ERRORS
 
-    def _translate(self, exc: atp.RequestErrorBase) -> PublishError:
-        cause = exc.__cause__
-        if exc.response is None and isinstance(cause, Exception):
-            return transport_error(self.platform, cause)
-        response = exc.response
-        status = response.status_code if response is not None else 0
-        headers = response.headers if response is not None else {}
-        reason = _reason(exc)
-        if status == 429:
-            from promo.platforms.http import retry_at
+    @cached_property
+    def api(self) -> Client:
+        from promo.platforms.client_atproto import make_api
 
-            return RateLimited(f"rate limited: {reason}", platform=self.platform, retry_at=retry_at(headers))
-        if status in (401, 403):
-            return AuthError(f"session refused: {reason}", platform=self.platform)
-        if status == 400:
-            return Permanent(f"refused: {reason}", platform=self.platform)
-        if status:
-            return error_for_status(self.platform, status, reason, headers)
-        return Retryable(f"could not reach the PDS: {reason}", platform=self.platform)
+        api = make_api(self.account.api_base, self.timeout, self.given_http)
+        api.on_session_change(lambda event, login: self.login_cache.set(self.login_key, api.export_session_string()))
+        return api
 
-    # -- sessions ----------------------------------------------------------------------------
+    # -- logins ------------------------------------------------------------------------------
     def _login(self, fresh: bool = False) -> None:
-        cached = None if fresh else self.cache.get(self.cache_key)
+        cached = None if fresh else self.login_cache.get(self.login_key)
         with self.boundary():
             if cached:
-                self.client.login(session_string=cached, fetch_bsky_profile=False)
+                self.api.login(session_string=cached, fetch_bsky_profile=False)
             else:
-                self.client.login(self.handle, self.account.secret("app_password"), fetch_bsky_profile=False)
+                self.api.login(self.handle, self.account.secret("app_password"), fetch_bsky_profile=False)
 
     def _signed_in(self, action: Callable[[], T]) -> T:
-        """Run ``action`` with a session: the cached one, or one fresh login if it is refused."""
-        if self.client._session is None:
+        """Run ``action`` logged in: with the cached login, or one fresh login if it is refused."""
+        if self.api._session is None:
             self._login()
         try:
             with self.boundary():
                 return action()
         except AuthError:
-            if self.cache.get(self.cache_key) is None:
+            if self.login_cache.get(self.login_key) is None:
                 raise
-            self.cache.set(self.cache_key, "")
+            self.login_cache.set(self.login_key, "")
             self._login(fresh=True)
             with self.boundary():
                 return action()
 
     @property
     def did(self) -> str:
-        return str(self.client._session.did)  # type: ignore[union-attr]
+        return str(self.api._session.did)  # type: ignore[union-attr]
 
     # -- the adapter -------------------------------------------------------------------------
     def publish(self, post: Post, journal: Journal) -> Published:
@@ -123,8 +99,8 @@ class BlueskyAdapter(BaseAdapter):
         return self._published(ids) if ids else None
 
     def verify(self) -> str:
-        session = self._signed_in(lambda: self.client.com.atproto.server.get_session())
-        return f"@{session.handle}"
+        me = self._signed_in(lambda: self.api.com.atproto.server.get_session())
+        return f"@{me.handle}"
 
     def _published(self, ids: list[str]) -> Published:
         uris = [value.split(" ")[0] for value in ids]
@@ -137,7 +113,7 @@ class BlueskyAdapter(BaseAdapter):
         data = {"repo": self.did, "collection": COLLECTION, "rkey": rkey, "record": record}
         try:
             with self.boundary():
-                created = self.client.com.atproto.repo.create_record(data)
+                created = self.api.com.atproto.repo.create_record(data)
         except Retryable:
             existing = self._find(post, index)  # the PDS answers 500 when the rkey already exists
             if existing is None:
@@ -160,8 +136,6 @@ class BlueskyAdapter(BaseAdapter):
         return record
 
     def _facets(self, text: str) -> list[dict[str, Any]]:
-        from promo.rules.bluesky import facets
-
         records = []
         for facet in facets(text):
             if facet.kind == "mention":
@@ -176,16 +150,14 @@ class BlueskyAdapter(BaseAdapter):
     def _resolve(self, handle: str) -> str | None:
         try:
             with self.boundary():
-                return str(self.client.com.atproto.identity.resolve_handle({"handle": handle}).did)
+                return str(self.api.com.atproto.identity.resolve_handle({"handle": handle}).did)
         except Permanent:
             return None
 
     def _image(self, media: Media) -> dict[str, Any]:
-        from promo.platforms.http import media_file
-
         _, data, _ = media_file(self.platform, media)
         with self.boundary():
-            blob = self.client.com.atproto.repo.upload_blob(
+            blob = self.api.com.atproto.repo.upload_blob(
                 data, headers={"Content-Type": media.mime or "application/octet-stream"}).blob
         return {"alt": media.alt, "image": blob.model_dump(by_alias=True, exclude_none=True)}
 
@@ -194,7 +166,7 @@ class BlueskyAdapter(BaseAdapter):
         params = {"repo": self.did, "collection": COLLECTION, "rkey": rkey}
         try:
             with self.boundary():
-                found = self.client.com.atproto.repo.get_record(params)
+                found = self.api.com.atproto.repo.get_record(params)
         except Permanent as exc:
             if "RecordNotFound" in str(exc) or "not found" in str(exc).lower():
                 return None
@@ -207,10 +179,7 @@ def _ref(value: str) -> dict[str, str]:
     return {"uri": uri, "cid": cid}
 
 
-def _reason(exc: atp.RequestErrorBase) -> str:
-    content = exc.response.content if exc.response is not None else None
-    message = getattr(content, "message", None)
-    error = getattr(content, "error", None)
-    if error or message:
-        return f"{error or ''}: {message or ''}".strip(": ")
-    return str(exc) or type(exc).__name__
+SPEC = PlatformSpec(
+    "bluesky", "Bluesky", BlueskyAdapter, BlueskyRules,
+    credentials=("app_password",), required_options=("handle",), default_base_url="https://bsky.social",
+)

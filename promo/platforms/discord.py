@@ -4,28 +4,34 @@
 ``allowed_mentions: {"parse": []}`` (an announcement never pings @everyone), or multipart
 ``files[n]`` + ``payload_json`` for media (10 MiB each). A webhook cannot reply, so a thread's
 parts follow as separate messages. No idempotency and no history: a timeout after sending is
-unconfirmed. The account's ``base_url`` (if set) replaces the webhook URL's host, for tests.
+unconfirmed. ``base_url`` defaults to the webhook URL's own ``https://discord.com``; set, it
+replaces that scheme and host (a fake in tests) and the webhook's path is kept.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
-
-import httpx
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from promo.errors import Ambiguous
-from promo.platforms.http import HttpAdapter, error_for_status, error_message, media_file, webhook_endpoint
+from promo.platforms.base import PlatformSpec
+from promo.platforms.boundary import error_for_status
+from promo.platforms.http import HookUrlAdapter, error_message, json_object, secret_hook_url
+from promo.platforms.media import media_file
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Part, Post, Published
+from promo.rules.discord import DiscordRules
+
+if TYPE_CHECKING:
+    import httpx
 
 
-class DiscordAdapter(HttpAdapter):
+class DiscordAdapter(HookUrlAdapter):
     platform = "discord"
-    content_limit: ClassVar[int] = 2000
 
-    def base_url(self) -> str:
-        return webhook_endpoint(self.account)
+    def hook_url(self) -> str:
+        return secret_hook_url(self)
 
     def publish(self, post: Post, journal: Journal) -> Published:
         ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part))
@@ -72,12 +78,7 @@ class DiscordAdapter(HttpAdapter):
     def raise_for(self, response: httpx.Response) -> None:
         if response.is_success:
             return
-        retry_after = None
-        if response.status_code == 429:
-            try:
-                retry_after = float(response.json().get("retry_after"))
-            except (ValueError, TypeError, AttributeError):
-                retry_after = None
+        retry_after = json_object(response).get("retry_after") if response.status_code == 429 else None
         raise error_for_status(
             self.platform, response.status_code, _reason(response), response.headers, retry_after
         )
@@ -86,14 +87,11 @@ class DiscordAdapter(HttpAdapter):
 def _reason(response: httpx.Response) -> str:
     """Discord's message plus its per-field errors: ``Invalid Form Body (content: Must be 2000 ...)``."""
     message = error_message(response)
-    try:
-        details = list(_field_errors(response.json().get("errors", {}), ""))
-    except (ValueError, AttributeError):
-        details = []
+    details = list(_field_errors(json_object(response).get("errors", {}), ""))
     return f"{message} ({'; '.join(details)})" if details else message
 
 
-def _field_errors(tree: Any, where: str) -> Any:
+def _field_errors(tree: Any, where: str) -> Iterator[str]:
     if not isinstance(tree, dict):
         return
     for item in tree.get("_errors", []):
@@ -101,3 +99,8 @@ def _field_errors(tree: Any, where: str) -> Any:
     for key, sub in tree.items():
         if key != "_errors":
             yield from _field_errors(sub, f"{where}.{key}".lstrip("."))
+
+
+SPEC = PlatformSpec(
+    "discord", "Discord", DiscordAdapter, DiscordRules, credentials=("webhook_url",), options=("username",),
+)

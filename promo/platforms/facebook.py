@@ -4,8 +4,9 @@
 one photo goes to ``/{page_id}/photos`` (``source`` + ``caption``), several are uploaded unpublished
 and attached to a feed post (``attached_media``). Later parts of a thread become comments on the
 post. The Page token is sent as the ``access_token`` form field (and masked in logs). Graph error
-codes are classified in ``promo.platforms.http.graph_error`` (1/2 transient, 4/17/32/613 throttled,
+codes are classified in ``promo.platforms.graph.graph_error`` (1/2 transient, 4/17/32/613 throttled,
 190 token, 506 duplicate). A look-up reads the Page's recent feed for the same message.
+Requests go to ``{base_url}/{graph_version}/...``; ``base_url`` defaults to ``https://graph.facebook.com``.
 """
 
 from __future__ import annotations
@@ -13,31 +14,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
-from promo.platforms.http import HttpAdapter, graph_error, media_file, redact
+from promo.platforms.base import PlatformSpec
+from promo.platforms.graph import GraphAdapter
+from promo.platforms.media import media_file
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Part, Post, Published
+from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.facebook import FacebookRules
 
 DEFAULT_VERSION = "v21.0"
 
 
-class FacebookAdapter(HttpAdapter):
+class FacebookAdapter(GraphAdapter):
     platform = "facebook"
+    token_credential = "page_token"
 
-    def base_url(self) -> str:
-        version = str(self.account.options.get("graph_version", DEFAULT_VERSION))
-        return f"{self.account.api_base}/{version}"
+    def graph_version(self) -> str:
+        return str(self.account.options.get("graph_version", DEFAULT_VERSION))
 
     @property
     def page_id(self) -> str:
         return str(self.account.options["page_id"])
-
-    @property
-    def token(self) -> dict[str, str]:
-        token = self.account.secret("page_token")
-        redact(token)
-        return {"access_token": token}
 
     def publish(self, post: Post, journal: Journal) -> Published:
         ids = send_parts(post, journal, lambda index, part, previous: self._send(part, journal.get("part:0")))
@@ -77,7 +73,7 @@ class FacebookAdapter(HttpAdapter):
             fields[f"attached_media[{number}]"] = json.dumps({"media_fbid": self._upload(media)})
         return str(self.call_json("POST", f"{self.page_id}/feed", data=fields)["id"])
 
-    def _upload(self, media: Any) -> str:
+    def _upload(self, media: Media) -> str:
         name, data, mime = media_file(self.platform, media)
         answer = self.call_json(
             "POST",
@@ -97,6 +93,9 @@ class FacebookAdapter(HttpAdapter):
                 return str(item["id"])
         return None
 
-    def raise_for(self, response: httpx.Response) -> None:
-        if not response.is_success:
-            raise graph_error(self.platform, response)
+
+SPEC = PlatformSpec(
+    "facebook", "Facebook Page", FacebookAdapter, FacebookRules,
+    credentials=("page_token",), required_options=("page_id",), options=("graph_version",),
+    default_base_url="https://graph.facebook.com",
+)

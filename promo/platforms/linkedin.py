@@ -5,21 +5,26 @@
 characters are backslash-escaped, or LinkedIn silently cuts the post. Images: ``initializeUpload``,
 PUT the bytes to ``uploadUrl``, then reference the image URN. A 422 "Content is a duplicate of
 urn:li:share:..." means it is already published: promo records that URN. A look-up reads the
-author's recent posts for the same commentary.
+author's recent posts for the same commentary. ``base_url`` defaults to ``https://api.linkedin.com``;
+the adapter adds ``/rest/...`` and ``/v2/userinfo``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from promo.errors import Duplicate
-from promo.platforms.http import HttpAdapter, boundary, error_message, media_file, raise_for_status
+from promo.platforms.base import PlatformSpec
+from promo.platforms.http import HttpAdapter, error_message
+from promo.platforms.media import media_file
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.linkedin import LinkedInRules, escape_little_text
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_VERSION = "202506"
 _DUPLICATE = re.compile(r"duplicate of (urn:li:[a-zA-Z]+:\d+)")
@@ -57,8 +62,6 @@ class LinkedInAdapter(HttpAdapter):
         return Published(ids[0], f"https://www.linkedin.com/feed/update/{ids[0]}", tuple(ids[1:]))
 
     def _send(self, index: int, part: Part, previous: str | None) -> str:
-        from promo.rules.linkedin import escape_little_text
-
         text = escape_little_text(part.text)
         if previous is not None:
             body = {"actor": self.author, "object": previous, "message": {"text": text}}
@@ -102,16 +105,12 @@ class LinkedInAdapter(HttpAdapter):
             json={"initializeUploadRequest": {"owner": self.author}},
         )
         value = answer["value"]
-        with boundary(self.platform):
-            uploaded = self.client.put(value["uploadUrl"], content=data, headers={"Content-Type": mime})
-        raise_for_status(self.platform, uploaded)
+        self.call("PUT", value["uploadUrl"], content=data, headers={"Content-Type": mime})
         return str(value["image"])
 
     def _find(self, journal: Journal, index: int, part: Part, previous: str | None) -> str | None:
         if not was_attempted(journal, index) or previous is not None:
             return None
-        from promo.rules.linkedin import escape_little_text
-
         params = {"q": "author", "author": self.author, "count": "20"}
         recent = self.call_json("GET", "rest/posts", params=params)
         text = escape_little_text(part.text)
@@ -126,4 +125,11 @@ class LinkedInAdapter(HttpAdapter):
             match = _DUPLICATE.search(reason)
             if match or "DUPLICATE" in response.text:
                 raise Duplicate(reason, platform=self.platform, existing_id=match.group(1) if match else None)
-        raise_for_status(self.platform, response)
+        super().raise_for(response)
+
+
+SPEC = PlatformSpec(
+    "linkedin", "LinkedIn", LinkedInAdapter, LinkedInRules,
+    credentials=("access_token",), required_options=("author",), options=("version",),
+    default_base_url="https://api.linkedin.com",
+)

@@ -4,7 +4,9 @@ Every status is sent with a deterministic ``Idempotency-Key`` (the post's key an
 Mastodon answers a repeat within an hour with the original status, so a retry after a timeout
 cannot post twice. The character limit is read from the instance (``/api/v2/instance``) before
 posting. Mastodon.py's own waiting is off (``ratelimit_method="throw"``) and ``request_timeout`` is
-set. A look-up reads the account's recent statuses for the same text.
+set. A look-up reads the account's recent statuses for the same text. ``base_url`` is the
+instance (default ``https://mastodon.social``); Mastodon.py adds ``/api/v1/...``. Mastodon.py is
+imported on the first call to the instance, so the registry and preview never load it.
 """
 
 from __future__ import annotations
@@ -13,73 +15,39 @@ import hashlib
 import html
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from mastodon import Mastodon
-from mastodon.errors import (
-    MastodonAPIError,
-    MastodonError,
-    MastodonIOError,
-    MastodonNetworkError,
-    MastodonRatelimitError,
-    MastodonServerError,
-    MastodonUnauthorizedError,
-)
-
-from promo.errors import AuthError, Permanent, PublishError, RateLimited, Retryable
-from promo.platforms.base import BaseAdapter
-from promo.platforms.http import USER_AGENT, transport_error
+from promo.errors import Permanent, Retryable
+from promo.platforms.base import BaseAdapter, PlatformSpec
+from promo.platforms.boundary import ErrorMap
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.mastodon import MastodonRules
+
+if TYPE_CHECKING:
+    import requests  # noqa: F401  (the quoted generic argument below)
+    from mastodon import Mastodon
 
 MEDIA_WAIT_SECONDS = 60.0
 MEDIA_POLL_SECONDS = 1.0
 _TAG = re.compile(r"<[^>]+>")
 
 
-class MastodonAdapter(BaseAdapter):
+class MastodonAdapter(BaseAdapter["requests.Session"]):
     platform = "mastodon"
 
     @cached_property
     def api(self) -> Mastodon:
-        return Mastodon(
-            access_token=self.account.secret("access_token"),
-            api_base_url=self.account.api_base,
-            ratelimit_method="throw",
-            request_timeout=self.timeout,
-            session=self.session,
-            mastodon_version="4.2.0",
-            version_check_mode="created",
-            user_agent=USER_AGENT,
-        )
+        from promo.platforms.client_mastodon import make_api
 
-    @contextmanager
-    def boundary(self) -> Iterator[None]:
-        """Mastodon.py's errors -> promo's error tree, in one place."""
-        try:
-            yield
-        except PublishError:
-            raise
-        except MastodonRatelimitError as exc:
-            raise RateLimited("rate limited", platform=self.platform, retry_at=self._reset()) from exc
-        except MastodonUnauthorizedError as exc:
-            raise AuthError(f"token refused: {_reason(exc)}", platform=self.platform) from exc
-        except MastodonServerError as exc:
-            raise Retryable(f"server error: {_reason(exc)}", platform=self.platform) from exc
-        except MastodonAPIError as exc:
-            raise Permanent(f"refused: {_reason(exc)}", platform=self.platform) from exc
-        except MastodonNetworkError as exc:
-            cause = exc.__context__
-            raise transport_error(self.platform, cause if isinstance(cause, Exception) else exc) from exc
-        except (MastodonIOError, MastodonError) as exc:
-            raise Permanent(f"cannot send: {exc}", platform=self.platform) from exc
+        return make_api(self.account.api_base, self.account.secret("access_token"), self.timeout, self.given_http)
 
-    def _reset(self) -> datetime | None:
-        reset = getattr(self.api, "ratelimit_reset", None)
-        return datetime.fromtimestamp(reset, UTC) if reset and reset > time.time() else None
+    @cached_property
+    def error_map(self) -> ErrorMap:
+        from promo.platforms.client_mastodon import mastodon_errors
+
+        return mastodon_errors(self.api)
 
     def publish(self, post: Post, journal: Journal) -> Published:
         self._check_limit(post)
@@ -109,7 +77,7 @@ class MastodonAdapter(BaseAdapter):
 
     def _check_limit(self, post: Post) -> None:
         for index, part in enumerate(post.parts):
-            length = Mastodon.get_status_length(part.text)
+            length = self.rules.length(part.text)
             if length > self.instance_limit:
                 raise Permanent(
                     f"part {index} is {length} characters; this instance allows {self.instance_limit}",
@@ -168,6 +136,7 @@ def _plain(text: str) -> str:
     return "".join(text.split())
 
 
-def _reason(exc: Exception) -> str:
-    args = [a for a in exc.args if isinstance(a, str) and a and a != "Mastodon API returned error"]
-    return args[-1] if args else type(exc).__name__
+SPEC = PlatformSpec(
+    "mastodon", "Mastodon", MastodonAdapter, MastodonRules,
+    credentials=("access_token",), options=("max_characters",), default_base_url="https://mastodon.social",
+)

@@ -3,7 +3,7 @@
 Each published post is one line: ``{"id", "idempotency_key", "account", "platform", "published_at",
 "parts"}``.
 The line is written with one ``write`` and fsynced, so a crash leaves a whole line or none, and
-``lookup`` finds a post by its idempotency key.
+``lookup`` finds a post by its idempotency key. No network: ``base_url`` is not used.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import json
 import os
 from pathlib import Path
 
-from promo.platforms.base import BaseAdapter
+from promo.errors import AuthError
+from promo.platforms.base import BaseAdapter, PlatformSpec
 from promo.posts import Journal, Post, Published
+from promo.rules.outbox import OutboxRules
 from promo.times import iso, utcnow
 
 DEFAULT_PATH = "outbox.jsonl"
 
 
-class OutboxAdapter(BaseAdapter):
+class OutboxAdapter(BaseAdapter[None]):
     platform = "outbox"
 
     @property
@@ -68,7 +70,8 @@ class OutboxAdapter(BaseAdapter):
     def verify(self) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not os.access(self.path.parent, os.W_OK):
-            from promo.errors import AuthError
-
             raise AuthError(f"cannot write to {self.path.parent}", platform=self.platform)
         return f"file {self.path}"
+
+
+SPEC = PlatformSpec("outbox", "Outbox (local file)", OutboxAdapter, OutboxRules, options=("path",))

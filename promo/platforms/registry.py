@@ -1,60 +1,46 @@
-"""The platforms promo knows, as data: no client library is imported here.
+"""The platforms promo knows: one explicit list of platform modules, each contributing its ``SPEC``.
 
-Each entry names the adapter class (imported only when publishing), the credentials an account
-needs (read from the environment, never from files) and the options it may set in promo.toml.
+Adding a platform: write ``promo/platforms/<name>.py`` (adapter and ``SPEC``) and
+``promo/rules/<name>.py`` (its counting and limits), add the module to ``_MODULES`` below, add its
+templates and its page in docs/platforms/. Importing this loads no client library.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
+from promo.errors import ConfigError
+from promo.platforms import (
+    bluesky,
+    discord,
+    facebook,
+    linkedin,
+    mastodon,
+    outbox,
+    slack,
+    telegram,
+    threads,
+    webhook,
+    x,
+)
+from promo.platforms.base import PlatformSpec
+from promo.rules import Rules
 
-@dataclass(frozen=True)
-class PlatformSpec:
-    name: str
-    title: str
-    adapter: str                       # "module:Class", imported lazily
-    credentials: tuple[str, ...] = ()  # secrets, from PROMO_ACCOUNT_<NAME>_<CREDENTIAL>
-    required_options: tuple[str, ...] = ()
-    options: tuple[str, ...] = ()      # optional, non-secret
-    default_base_url: str | None = None
+_MODULES = (x, mastodon, bluesky, threads, linkedin, facebook, telegram, discord, slack, webhook, outbox)
 
-
-PLATFORMS: dict[str, PlatformSpec] = {
-    spec.name: spec
-    for spec in (
-        PlatformSpec("x", "X", "promo.platforms.x:XAdapter",
-                     ("api_key", "api_secret", "access_token", "access_token_secret"),
-                     ("handle",), ("user_id", "upload_base_url"), "https://api.twitter.com"),
-        PlatformSpec("mastodon", "Mastodon", "promo.platforms.mastodon:MastodonAdapter",
-                     ("access_token",), (), ("max_characters",), "https://mastodon.social"),
-        PlatformSpec("bluesky", "Bluesky", "promo.platforms.bluesky:BlueskyAdapter",
-                     ("app_password",), ("handle",), (), "https://bsky.social"),
-        PlatformSpec("threads", "Threads", "promo.platforms.threads:ThreadsAdapter",
-                     ("access_token",), ("user_id",), ("username", "media_base_url"), "https://graph.threads.net/v1.0"),
-        PlatformSpec("linkedin", "LinkedIn", "promo.platforms.linkedin:LinkedInAdapter",
-                     ("access_token",), ("author",), ("version",), "https://api.linkedin.com"),
-        PlatformSpec("facebook", "Facebook Page", "promo.platforms.facebook:FacebookAdapter",
-                     ("page_token",), ("page_id",), ("graph_version",), "https://graph.facebook.com"),
-        PlatformSpec("telegram", "Telegram", "promo.platforms.telegram:TelegramAdapter",
-                     ("bot_token",), ("chat_id",), (), "https://api.telegram.org"),
-        PlatformSpec("discord", "Discord", "promo.platforms.discord:DiscordAdapter",
-                     ("webhook_url",), (), ("username",), None),
-        PlatformSpec("slack", "Slack", "promo.platforms.slack:SlackAdapter",
-                     ("webhook_url",), (), (), None),
-        PlatformSpec("webhook", "Webhook", "promo.platforms.webhook:WebhookAdapter",
-                     ("signing_secret",), ("url",), (), None),
-        PlatformSpec("outbox", "Outbox (local file)", "promo.platforms.outbox:OutboxAdapter",
-                     (), (), ("path",), None),
-    )
-}
+PLATFORMS: dict[str, PlatformSpec] = {module.SPEC.name: module.SPEC for module in _MODULES}
 
 
 def spec_for(platform: str) -> PlatformSpec:
-    from promo.errors import ConfigError
-
     try:
         return PLATFORMS[platform]
     except KeyError:
         known = ", ".join(sorted(PLATFORMS))
         raise ConfigError(f"unknown platform {platform!r} (known: {known})") from None
+
+
+def rules_for(platform: str, options: Mapping[str, Any] | None = None) -> Rules:
+    """The rules of ``platform``, configured by an account's options (e.g. Mastodon max_characters)."""
+    rules: Rules = spec_for(platform).rules(dict(options or {}))
+    return rules

@@ -4,30 +4,35 @@
 no threading, no history. promo's id for the post is derived from its idempotency key; a timeout
 after sending is unconfirmed. Errors are plain text: ``invalid_payload`` (400), ``invalid_token`` /
 ``no_service`` (403/404/410: the webhook was revoked, a person must replace it), 429 ``Retry-After``.
-The account's ``base_url`` (if set) replaces the webhook URL's host, for tests.
+``base_url`` defaults to the webhook URL's own ``https://hooks.slack.com``; set, it replaces that
+scheme and host (a fake in tests) and the webhook's path is kept.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
-
-import httpx
+from typing import TYPE_CHECKING
 
 from promo.errors import Ambiguous, AuthError
-from promo.platforms.http import HttpAdapter, error_for_status, webhook_endpoint
+from promo.platforms.base import PlatformSpec
+from promo.platforms.boundary import error_for_status
+from promo.platforms.http import HookUrlAdapter, secret_hook_url
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Part, Post, Published
+from promo.rules.slack import SlackRules
+
+if TYPE_CHECKING:
+    import httpx
 
 _REVOKED = ("invalid_token", "no_service", "channel_is_archived", "no_team", "team_disabled")
+_EMPTY_REFUSED = ("no_text", "invalid_payload")
 
 
-class SlackAdapter(HttpAdapter):
+class SlackAdapter(HookUrlAdapter):
     platform = "slack"
-    text_limit: ClassVar[int] = 40000
 
-    def base_url(self) -> str:
-        return webhook_endpoint(self.account)
+    def hook_url(self) -> str:
+        return secret_hook_url(self)
 
     def publish(self, post: Post, journal: Journal) -> Published:
         ids = send_parts(post, journal, lambda index, part, previous: self._send(post, index, part))
@@ -39,17 +44,15 @@ class SlackAdapter(HttpAdapter):
 
     def verify(self) -> str:
         # An incoming webhook has no read-only call: an empty payload is refused without posting.
-        response = self.client.post(str(self.client.base_url).rstrip("/"), json={})
-        if response.status_code == 400 and response.text.strip() in ("no_text", "invalid_payload"):
+        response = self.request("POST", "", json={})
+        if response.status_code == 400 and response.text.strip() in _EMPTY_REFUSED:
             return "webhook accepted the credentials"
         self.raise_for(response)
         return "webhook reachable"
 
     def _unknowable(self, journal: Journal, index: int) -> str | None:
         if was_attempted(journal, index):
-            raise Ambiguous(
-                "a Slack webhook cannot read the channel: check it by hand", platform=self.platform
-            )
+            raise Ambiguous("a Slack webhook cannot read the channel: check it by hand", platform=self.platform)
         return None
 
     def _send(self, post: Post, index: int, part: Part) -> str:
@@ -64,3 +67,6 @@ class SlackAdapter(HttpAdapter):
         if reason in _REVOKED:
             raise AuthError(f"the webhook was revoked ({reason}): create a new one", platform=self.platform)
         raise error_for_status(self.platform, response.status_code, reason, response.headers)
+
+
+SPEC = PlatformSpec("slack", "Slack", SlackAdapter, SlackRules, credentials=("webhook_url",))

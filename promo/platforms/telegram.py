@@ -4,19 +4,26 @@
 A thread is a chain of replies (``reply_parameters``). Media go as ``sendPhoto`` / ``sendVideo``
 (one file) or ``sendMediaGroup`` (2-10) with the text as caption (at most 1,024 characters).
 The Bot API cannot read a channel's history: a timeout after sending is unconfirmed for good.
+Requests go to ``{base_url}/bot<token>/<method>``; ``base_url`` defaults to ``https://api.telegram.org``
+(or a local Bot API server's address).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from promo.errors import Ambiguous
-from promo.platforms.http import HttpAdapter, error_for_status, media_file, redact
+from promo.platforms.base import PlatformSpec
+from promo.platforms.boundary import error_for_status
+from promo.platforms.http import HttpAdapter, json_object, redact
+from promo.platforms.media import media_file
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.telegram import TelegramRules
+
+if TYPE_CHECKING:
+    import httpx
 
 _SINGLE = {
     "image": ("sendPhoto", "photo"),
@@ -28,13 +35,11 @@ _SINGLE = {
 
 class TelegramAdapter(HttpAdapter):
     platform = "telegram"
-    caption_limit: ClassVar[int] = 1024
-    text_limit: ClassVar[int] = 4096
 
-    def base_url(self) -> str:
+    def endpoint(self) -> str:
         token = self.account.secret("bot_token")
         redact(token)
-        return f"{self.account.api_base}/bot{token}"
+        return f"{self.origin()}/bot{token}"
 
     @property
     def chat_id(self) -> str:
@@ -111,10 +116,13 @@ class TelegramAdapter(HttpAdapter):
     def raise_for(self, response: httpx.Response) -> None:
         if response.is_success:
             return
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
+        body = json_object(response)
         reason = str(body.get("description") or response.reason_phrase)
         retry_after = (body.get("parameters") or {}).get("retry_after")
         raise error_for_status(self.platform, response.status_code, reason, response.headers, retry_after)
+
+
+SPEC = PlatformSpec(
+    "telegram", "Telegram", TelegramAdapter, TelegramRules,
+    credentials=("bot_token",), required_options=("chat_id",), default_base_url="https://api.telegram.org",
+)

@@ -7,6 +7,7 @@ the post exists; FINISHED / IN_PROGRESS mean it was never published, so a retry 
 container. Threads takes media only by public URL: set the account option ``media_base_url`` (a
 public folder holding the campaign's media files, by file name); without it a post with media is
 refused as Permanent. The token is sent as the ``access_token`` form field and masked in logs.
+Requests go to ``{base_url}/v1.0/...``; ``base_url`` defaults to ``https://graph.threads.net``.
 """
 
 from __future__ import annotations
@@ -14,28 +15,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from promo.errors import Permanent, PublishError
-from promo.platforms.http import HttpAdapter, graph_error, redact
+from promo.platforms.base import PlatformSpec
+from promo.platforms.graph import GraphAdapter
 from promo.platforms.progress import send_parts, settle_parts
 from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.threads import ThreadsRules
 
+API_VERSION = "v1.0"
 _UNUSABLE = {"ERROR", "EXPIRED"}
 
 
-class ThreadsAdapter(HttpAdapter):
+class ThreadsAdapter(GraphAdapter):
     platform = "threads"
+
+    def graph_version(self) -> str:
+        return API_VERSION
 
     @property
     def user_id(self) -> str:
         return str(self.account.options["user_id"])
-
-    @property
-    def token(self) -> dict[str, str]:
-        token = self.account.secret("access_token")
-        redact(token)
-        return {"access_token": token}
 
     def publish(self, post: Post, journal: Journal) -> Published:
         ids = send_parts(
@@ -110,6 +109,9 @@ class ThreadsAdapter(HttpAdapter):
         """The post's id: Threads gives the published media the container's id (unverified)."""
         return str(status.get("media_id") or container)
 
-    def raise_for(self, response: httpx.Response) -> None:
-        if not response.is_success:
-            raise graph_error(self.platform, response)
+
+SPEC = PlatformSpec(
+    "threads", "Threads", ThreadsAdapter, ThreadsRules,
+    credentials=("access_token",), required_options=("user_id",), options=("username", "media_base_url"),
+    default_base_url="https://graph.threads.net",
+)

@@ -8,6 +8,7 @@ date, else ``X-RateLimit-Reset`` / ``RateLimit-Reset`` epoch); 401/403 auth; 409
 (optional ``{"id"}``); other 4xx permanent; 5xx and connection failures before sending retryable;
 a timeout after sending ambiguous.
 Lookup: ``GET <url>?idempotency_key=...`` -> 200 ``{"id", "url"}`` or 404.
+``base_url`` defaults to the ``url``'s own scheme and host; set, it replaces them and the path is kept.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from promo.errors import Ambiguous, AuthError, Duplicate
+from promo.platforms.base import PlatformSpec
+from promo.platforms.boundary import error_for_status
+from promo.platforms.http import HookUrlAdapter, json_object
+from promo.posts import Journal, MemoryJournal, Post, Published
+from promo.rules.webhook import WebhookRules
 
-from promo import errors
-from promo.platforms.base import BaseAdapter
-from promo.posts import Journal, Post, Published
-from promo.times import utcnow
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Promo-Signature"
 
@@ -48,121 +50,57 @@ def verify_signature(secret: str, body: bytes, header: str, tolerance: float = 3
     return hmac.compare_digest(sign(secret, body, timestamp), header)
 
 
-class WebhookAdapter(BaseAdapter):
+class WebhookAdapter(HookUrlAdapter):
     platform = "webhook"
 
-    @property
-    def url(self) -> str:
+    def hook_url(self) -> str:
         return str(self.account.options["url"])
 
-    def _client(self) -> httpx.Client:
-        if self.session is None:
-            self.session = httpx.Client(timeout=self.timeout)
-        client: httpx.Client = self.session
-        return client
-
     def publish(self, post: Post, journal: Journal) -> Published:
-        body = json.dumps(self.body(post), ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(_payload(post), ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": post.idempotency_key,
             SIGNATURE_HEADER: sign(self.account.secret("signing_secret"), body, int(time.time())),
         }
-        try:
-            response = self._client().post(self.url, content=body, headers=headers, timeout=self.timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise errors.Retryable(f"cannot connect to {self.url}: {exc}", platform=self.platform) from exc
-        except httpx.TransportError as exc:
-            raise errors.Ambiguous(
-                f"sent, no answer from {self.url}: {type(exc).__name__}", platform=self.platform
-            ) from exc
-        return self._published(post, response)
-
-    def body(self, post: Post) -> dict[str, Any]:
-        return {
-            "idempotency_key": post.idempotency_key,
-            "account": post.account,
-            "platform": post.platform,
-            **post.to_payload(),
-        }
-
-    def _published(self, post: Post, response: httpx.Response) -> Published:
-        if response.is_success:
-            answer = _json(response)
-            return Published(str(answer.get("id") or post.idempotency_key), answer.get("url"))
-        raise self._error(response)
-
-    def _error(self, response: httpx.Response) -> errors.PublishError:
-        code, text = response.status_code, response.text[:200].strip()
-        said = f"HTTP {code} {text}".strip()
-        if code == 429:
-            return errors.RateLimited(said, platform=self.platform, retry_at=retry_at(response.headers))
-        if code in (401, 403):
-            return errors.AuthError(said, platform=self.platform)
-        if code == 409:
-            existing = _json(response).get("id")
-            return errors.Duplicate(
-                said, platform=self.platform, existing_id=str(existing) if existing else None
-            )
-        if code >= 500:
-            return errors.Retryable(said, platform=self.platform)
-        return errors.Permanent(said, platform=self.platform)
+        response = self.call("POST", "", content=body, headers=headers)
+        return _published(post, response)
 
     def lookup(self, post: Post, journal: Journal) -> Published | None:
-        try:
-            response = self._client().get(
-                self.url, params={"idempotency_key": post.idempotency_key}, timeout=self.timeout
-            )
-        except httpx.TransportError as exc:
-            raise errors.Ambiguous(f"lookup failed: {type(exc).__name__}", platform=self.platform) from exc
+        response = self.request("GET", "", params={"idempotency_key": post.idempotency_key})
         if response.status_code == 404:
             return None
         if response.status_code == 200:
-            answer = _json(response)
-            return Published(str(answer.get("id") or post.idempotency_key), answer.get("url"))
-        raise errors.Ambiguous(f"lookup answered HTTP {response.status_code}", platform=self.platform)
+            return _published(post, response)
+        raise Ambiguous(f"lookup answered HTTP {response.status_code}", platform=self.platform)
 
     def verify(self) -> str:
-        probe = Post.single(self.platform, self.account.name, "", key="promo-verify")
-        self.lookup(probe, _NoJournal())
-        return self.url
+        self.lookup(Post.single(self.platform, self.account.name, "", key="promo-verify"), MemoryJournal())
+        return self.hook_url()
+
+    def raise_for(self, response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        code = response.status_code
+        said = f"HTTP {code} {response.text[:200].strip()}".strip()
+        if code == 409:
+            existing = json_object(response).get("id")
+            raise Duplicate(said, platform=self.platform, existing_id=str(existing) if existing else None)
+        if code == 403:
+            raise AuthError(said, platform=self.platform)
+        raise error_for_status(self.platform, code, said, response.headers)
 
 
-def retry_at(headers: Any, now: datetime | None = None) -> datetime | None:
-    """The reset time a 429 names: ``Retry-After`` (seconds or HTTP date), else an epoch reset header."""
-    now = now or utcnow()
-    after = headers.get("Retry-After")
-    if after:
-        try:
-            return now + timedelta(seconds=float(after))
-        except ValueError:
-            try:
-                return parsedate_to_datetime(after).astimezone(UTC)
-            except (TypeError, ValueError):
-                pass
-    for name in ("X-RateLimit-Reset", "RateLimit-Reset"):
-        value = headers.get(name)
-        if value:
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            # an epoch (X, Bluesky); small numbers are seconds from now (the IETF draft)
-            return datetime.fromtimestamp(number, UTC) if number > 1e9 else now + timedelta(seconds=number)
-    return None
+def _payload(post: Post) -> dict[str, Any]:
+    return {"idempotency_key": post.idempotency_key, "account": post.account, "platform": post.platform,
+            **post.to_payload()}
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
+def _published(post: Post, response: httpx.Response) -> Published:
+    answer = json_object(response)
+    return Published(str(answer.get("id") or post.idempotency_key), answer.get("url"))
 
 
-class _NoJournal:
-    def get(self, key: str) -> str | None:
-        return None
-
-    def record(self, key: str, value: str) -> None:
-        return None
+SPEC = PlatformSpec(
+    "webhook", "Webhook", WebhookAdapter, WebhookRules, credentials=("signing_secret",), required_options=("url",),
+)

@@ -1,90 +1,35 @@
 """X (Twitter) through tweepy's v2 ``Client``: posts, threads as replies, images, duplicate detection.
 
-tweepy hard-codes ``https://api.twitter.com`` and passes no timeout, so the client gets a
-``RoutedSession``: it rewrites the X hosts to the account's ``base_url`` (and ``upload_base_url``)
-and adds the timeout to every request. ``wait_on_rate_limit`` is off: the worker owns retries.
+tweepy talks through ``client_tweepy.RoutingClient`` (a ``requests.Session``): it sends X's hosts to
+the account's ``base_url`` (default ``https://api.twitter.com``; tweepy adds ``/2/...``) and
+``upload_base_url``, and adds the timeout. ``wait_on_rate_limit`` is off: the worker owns retries.
 Images go through the v2 upload (``POST /2/media/upload``), falling back to v1.1
 ``media/upload.json`` when v2 answers 404. X has no idempotency key: a look-up reads the account's
 recent posts for the same text, and a 403 "duplicate content" is resolved the same way.
+tweepy is imported on the first call to X, so the registry and preview never load it.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
-import requests
-import tweepy
-
-from promo.errors import AuthError, Duplicate, Permanent, PublishError, RateLimited, Retryable
-from promo.platforms.base import BaseAdapter
-from promo.platforms.http import USER_AGENT, media_file, transport_error
+from promo.errors import Duplicate
+from promo.platforms.base import BaseAdapter, PlatformSpec
+from promo.platforms.boundary import ErrorMap
+from promo.platforms.media import media_file
 from promo.platforms.progress import send_parts, settle_parts, was_attempted
 from promo.posts import Journal, Media, Part, Post, Published
+from promo.rules.x import XRules
 
-X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
-UPLOAD_HOSTS = ("https://upload.twitter.com", "https://upload.x.com")
-_DUPLICATE = "duplicate content"
+if TYPE_CHECKING:
+    import requests
+    import tweepy
+
 _URL = re.compile(r"https?://\S+")
-
-
-class RoutedSession(requests.Session):
-    """A requests Session that sends the X hosts to configured base URLs, always with a timeout."""
-
-    def __init__(self, routes: dict[str, str], timeout: float) -> None:
-        super().__init__()
-        self.routes, self.timeout = routes, timeout
-        self.headers["User-Agent"] = USER_AGENT
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        text = url.decode() if isinstance(url, bytes) else url
-        for prefix, target in self.routes.items():
-            if text.startswith(prefix):
-                text = target + text[len(prefix) :]
-                break
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, text, *args, **kwargs)
-
-
-@contextmanager
-def boundary() -> Iterator[None]:
-    """tweepy's and requests' errors -> promo's error tree, in one place."""
-    try:
-        yield
-    except PublishError:
-        raise
-    except tweepy.TooManyRequests as exc:
-        raise RateLimited(f"rate limited: {_reason(exc)}", platform="x", retry_at=_reset(exc)) from exc
-    except tweepy.Unauthorized as exc:
-        raise AuthError(f"credentials refused: {_reason(exc)}", platform="x") from exc
-    except tweepy.TwitterServerError as exc:
-        raise Retryable(f"server error {exc.response.status_code}: {_reason(exc)}", platform="x") from exc
-    except tweepy.Forbidden as exc:
-        if _DUPLICATE in _reason(exc).lower():
-            raise Duplicate(f"X says: {_reason(exc)}", platform="x") from exc
-        raise Permanent(f"forbidden: {_reason(exc)}", platform="x") from exc
-    except tweepy.HTTPException as exc:
-        raise Permanent(f"refused ({exc.response.status_code}): {_reason(exc)}", platform="x") from exc
-    except requests.RequestException as exc:
-        raise transport_error("x", exc) from exc
-
-
-def _reason(exc: tweepy.HTTPException) -> str:
-    messages = [str(m) for m in exc.api_messages if m]
-    details = [str(e.get("detail")) for e in exc.api_errors if isinstance(e, dict) and e.get("detail")]
-    return "; ".join(messages + details) or f"{exc.response.status_code} {exc.response.reason}"
-
-
-def _reset(exc: Any) -> Any:
-    from datetime import UTC, datetime
-
-    reset = getattr(exc, "reset_time", None)
-    return datetime.fromtimestamp(reset, UTC) if reset else None
 
 
 def _normalized(text: str) -> str:
@@ -92,20 +37,28 @@ def _normalized(text: str) -> str:
     return " ".join(_URL.sub("<url>", html.unescape(text)).split())
 
 
-class XAdapter(BaseAdapter):
+class XAdapter(BaseAdapter["requests.Session"]):
     platform = "x"
 
     @cached_property
-    def http(self) -> requests.Session:
-        if self.session is not None:
-            return self.session  # type: ignore[no-any-return]
-        api = self.account.api_base
-        upload = str(self.account.options.get("upload_base_url") or api).rstrip("/")
-        routes = {host: api for host in X_HOSTS} | {host: upload for host in UPLOAD_HOSTS}
-        return RoutedSession(routes, self.timeout)
+    def error_map(self) -> ErrorMap:
+        from promo.platforms.client_tweepy import TWEEPY_ERRORS
+
+        return TWEEPY_ERRORS
 
     @cached_property
-    def client(self) -> tweepy.Client:
+    def http(self) -> requests.Session:
+        if self.given_http is not None:
+            return self.given_http
+        from promo.platforms.client_tweepy import RoutingClient
+
+        api = self.account.api_base
+        return RoutingClient(api, str(self.account.options.get("upload_base_url") or api).rstrip("/"), self.timeout)
+
+    @cached_property
+    def api(self) -> tweepy.Client:
+        import tweepy
+
         client = tweepy.Client(
             consumer_key=self.account.secret("api_key"),
             consumer_secret=self.account.secret("api_secret"),
@@ -132,8 +85,8 @@ class XAdapter(BaseAdapter):
         return self._published(ids) if ids else None
 
     def verify(self) -> str:
-        with boundary():
-            me = self.client.get_me(user_auth=True)
+        with self.boundary():
+            me = self.api.get_me(user_auth=True)
         return f"@{me['data']['username']}"
 
     def _published(self, ids: list[str]) -> Published:
@@ -142,8 +95,8 @@ class XAdapter(BaseAdapter):
     def _send(self, journal: Journal, index: int, part: Part, previous: str | None) -> str:
         media_ids = [self._upload(m) for m in part.media] or None
         try:
-            with boundary():
-                answer = self.client.create_tweet(
+            with self.boundary():
+                answer = self.api.create_tweet(
                     text=part.text, in_reply_to_tweet_id=previous, media_ids=media_ids, user_auth=True
                 )
         except Duplicate:
@@ -154,9 +107,11 @@ class XAdapter(BaseAdapter):
         return str(answer["data"]["id"])
 
     def _upload(self, media: Media) -> str:
+        from promo.platforms.client_tweepy import raise_for_upload
+
         name, data, mime = media_file(self.platform, media)
-        auth = self._oauth()
-        with boundary():
+        auth = self._oauth_handler().apply_auth()
+        with self.boundary():
             response = self.http.post(
                 "https://api.x.com/2/media/upload",
                 files={"media": (name, data, mime)},
@@ -165,39 +120,24 @@ class XAdapter(BaseAdapter):
             )
             if response.status_code == 404:
                 return self._upload_v1(name, data)
-            self.client_error(response)
+            raise_for_upload(response)
             media_id = str(response.json()["data"]["id"])
             if media.alt:
                 meta = {"id": media_id, "metadata": {"alt_text": {"text": media.alt[:1000]}}}
-                self.client_error(self.http.post("https://api.x.com/2/media/metadata", json=meta, auth=auth))
+                raise_for_upload(self.http.post("https://api.x.com/2/media/metadata", json=meta, auth=auth))
         return media_id
 
     def _upload_v1(self, name: str, data: bytes) -> str:
-        import io
+        import tweepy
 
         api = tweepy.API(self._oauth_handler(), retry_count=0, timeout=self.timeout)
         api.session = self.http
         uploaded = api.simple_upload(name, file=io.BytesIO(data))
         return str(uploaded.media_id_string)
 
-    def client_error(self, response: requests.Response) -> None:
-        """Raise tweepy's exception for an error response, so ``boundary`` classifies it."""
-        if response.status_code < 400:
-            return
-        errors = {
-            400: tweepy.BadRequest,
-            401: tweepy.Unauthorized,
-            403: tweepy.Forbidden,
-            404: tweepy.NotFound,
-        }
-        if response.status_code == 429:
-            reset = response.headers.get("x-rate-limit-reset")
-            raise tweepy.TooManyRequests(response, reset_time=int(reset) if reset else None)
-        if response.status_code >= 500:
-            raise tweepy.TwitterServerError(response)
-        raise errors.get(response.status_code, tweepy.HTTPException)(response)
-
     def _oauth_handler(self) -> tweepy.OAuth1UserHandler:
+        import tweepy
+
         return tweepy.OAuth1UserHandler(
             self.account.secret("api_key"),
             self.account.secret("api_secret"),
@@ -205,14 +145,11 @@ class XAdapter(BaseAdapter):
             self.account.secret("access_token_secret"),
         )
 
-    def _oauth(self) -> Any:
-        return self._oauth_handler().apply_auth()
-
     def _find(self, journal: Journal, index: int, part: Part) -> str | None:
         if not was_attempted(journal, index):
             return None
-        with boundary():
-            recent = self.client.get_users_tweets(
+        with self.boundary():
+            recent = self.api.get_users_tweets(
                 self._user_id(), max_results=20, user_auth=True, start_time=None
             )
         wanted = _normalized(part.text)
@@ -224,9 +161,16 @@ class XAdapter(BaseAdapter):
     def _user_id(self) -> str:
         if self.account.options.get("user_id"):
             return str(self.account.options["user_id"])
-        with boundary():
-            return str(self.client.get_me(user_auth=True)["data"]["id"])
+        with self.boundary():
+            return str(self.api.get_me(user_auth=True)["data"]["id"])
 
 
 def _category(media: Media) -> str:
     return {"gif": "tweet_gif", "video": "tweet_video"}.get(media.kind, "tweet_image")
+
+
+SPEC = PlatformSpec(
+    "x", "X", XAdapter, XRules,
+    credentials=("api_key", "api_secret", "access_token", "access_token_secret"),
+    required_options=("handle",), options=("user_id", "upload_base_url"), default_base_url="https://api.twitter.com",
+)

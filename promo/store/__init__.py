@@ -1,50 +1,13 @@
-"""The store: tables, connections, migrations and the ledger's one write primitive.
+"""The store: tables, connections, migrations, the ledger and its state machine.
 
-``make_engine(url)`` connects (SQLite by default, PostgreSQL by URL); ``upgrade(engine)`` brings the
-schema to head; ``transaction(engine)`` is one unit of work; ``transition(...)`` is the only way a
-post changes state.
+- ``db``           ``make_engine(url)`` (SQLite by default, PostgreSQL by URL), ``transaction(engine)``
+- ``writer_lock``  SQLite writers queue on a file lock instead of sleeping in the busy handler
+- ``migrate``      ``upgrade(engine)`` brings the schema to head (alembic scripts in ``migrations/``)
+- ``tables``       the tables; times stored as UTC, read back aware
+- ``states``       the ledger's states and the only moves between them
+- ``ledger``       ``transition(...)``: the only way a post changes state, logged in ``events``
+- ``pauses``, ``meta``, ``login_cache``  the engine's shared facts: pauses, last runs, platform logins
 
-The names are loaded on first use, so ``from promo.store import states`` stays free of SQLAlchemy.
+``from promo.store import states`` stays free of SQLAlchemy. The store never imports the engine,
+planning or the platforms.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from promo.store.db import is_sqlite, make_engine, transaction
-    from promo.store.ledger import log, status_of, transition
-    from promo.store.migrate import HEAD, current_revision, upgrade
-
-_EXPORTS = {
-    "is_sqlite": "promo.store.db",
-    "make_engine": "promo.store.db",
-    "transaction": "promo.store.db",
-    "log": "promo.store.ledger",
-    "status_of": "promo.store.ledger",
-    "transition": "promo.store.ledger",
-    "HEAD": "promo.store.migrate",
-    "current_revision": "promo.store.migrate",
-    "upgrade": "promo.store.migrate",
-}
-
-__all__ = [
-    "HEAD",
-    "current_revision",
-    "is_sqlite",
-    "log",
-    "make_engine",
-    "status_of",
-    "transaction",
-    "transition",
-    "upgrade",
-]
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'promo.store' has no attribute {name!r}") from None
-    return getattr(importlib.import_module(module), name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from promo.errors import ConfigError
 from promo.store.writer_lock import QueuedWriterConnection, WriterLock
@@ -99,9 +100,6 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
 
 def enable_wal(cursor: Any) -> None:
     """Switching a new file to WAL needs an exclusive lock and may answer BUSY without waiting."""
-    import sqlite3
-    import time
-
     for attempt in range(50):
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -112,17 +110,9 @@ def enable_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def dialect_name(db: Session | Connection) -> str:
     """``sqlite`` or ``postgresql``, for a Session or a Connection."""
     return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 Every status change anywhere in promo goes through ``transition``: ``UPDATE posts SET ... WHERE
 id = ? AND status IN (expected) [AND attempt_id = ?]``. Zero rows changed means somebody else moved
-the post first (a duplicate delivery, a concurrent cancel): the caller stops.
+the post first (a duplicate delivery, a concurrent cancel): the caller stops. A move the state
+machine in ``promo.store.states`` does not have is refused before anything is written
+(``IllegalTransition``): that is a bug in the caller, not a race.
 
 These run once or twice per published post, so the statements are Core constructs built once per
 shape (which columns it sets, whether it is fenced) and executed on the transaction's connection:
@@ -24,6 +26,7 @@ from sqlalchemy import Connection, Engine, Insert, Select, Table, Update, bindpa
 from sqlalchemy.orm import Session
 
 from promo.errors import PromoError
+from promo.store import states
 from promo.store.tables import Event, PostRow
 from promo.times import utcnow
 
@@ -48,11 +51,12 @@ def transition(
     """Move post ``post_id`` from one of ``expected`` to ``target`` if it is still there.
 
     ``attempt_id`` fences the change to the current attempt; ``new_attempt_id`` stamps a new one (a
-    claim). ``values`` are other columns to set.
-    Returns whether the row changed; the event is written only if it did.
+    claim); ``values`` are other columns to set. Returns whether the row changed; the event is written
+    only if it did. A move the state machine lacks raises ``IllegalTransition`` and writes nothing.
     """
-    now = now or utcnow()
     expected = tuple(expected)
+    states.check(expected, target, action=action, post_id=post_id)
+    now = now or utcnow()
     if new_attempt_id is not None:
         values["attempt_id"] = new_attempt_id
     values["status"], values["updated_at"] = target, now
@@ -103,6 +107,7 @@ def transition_locked(
     claim (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Each move sets
     the same columns. If a row did not move after all, nothing does: the transaction is refused.
     """
+    states.check((expected,), target, action=action)
     if not moves:
         return
     columns = tuple(sorted({*moves[0][1], "status", "updated_at"}))

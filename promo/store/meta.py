@@ -26,7 +26,7 @@ def put_meta(session: Session, key: str, value: str) -> None:
 
 def upsert_statement(db: Session | Connection, table: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support for the store's dialect."""
-    if dialect_name(db) == "postgresql":
+    if dialect_name(db) == "postgresql":  # the dialects' own modules load on first use: start-up time
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)

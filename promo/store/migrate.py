@@ -59,7 +59,7 @@ def _has_version_table(connection: Connection) -> bool:
 
 
 def _run_alembic(connection: Connection) -> None:
-    from alembic import command
+    from alembic import command  # here: every command opens the store, few need alembic (start-up time)
 
     config = alembic_config()
     config.attributes["connection"] = connection

@@ -118,7 +118,7 @@ def test_spring_forward_offsets(write_campaign, accounts, templates) -> None:
 BAD_CASES = [
     # (name, file body, expected line, text the message must contain)
     ("bad indentation", HEAD + "  - key: premiere\n     kind: premiere\n    at: 2019-06-14\n", 7,
-     "not valid YAML: mapping values are not allowed here"),
+     "not valid YAML: mapping values are not allowed"),
     ("malformed yaml", HEAD + "  - key: premiere\n    kind: [premiere\n    at: 2019-06-14\n", 7,
      "not valid YAML"),
     ("unknown kind", HEAD + PREMIERE.replace("kind: premiere", "kind: premeire"), 7,

@@ -21,6 +21,7 @@ from promo.engine.runtime import Runtime
 from promo.posts import Post
 from promo.settings import Settings, load_settings
 from promo.store.db import make_engine, transaction
+from promo.store.migrate import upgrade
 from promo.store.tables import Event, PostRow
 from promo.times import utcnow
 
@@ -39,8 +40,6 @@ FAST = {
 
 
 def make_store(url: str) -> Engine:
-    from promo.store.migrate import upgrade
-
     engine = make_engine(url)
     upgrade(engine)
     return engine
@@ -58,6 +57,10 @@ def write_config(folder: Path, hook_url: str, rate_limit: str | None = None) -> 
 
 
 def settings_for(folder: Path, database_url: str, **overrides: Any) -> Settings:
+    """Fast engine settings in ``folder``; an empty accounts file unless ``write_config`` wrote one."""
+    config = folder / "promo.toml"
+    if not config.exists():
+        config.write_text("", encoding="utf-8")
     values: dict[str, Any] = {
         "home": folder / "home",
         "config_file": folder / "promo.toml",

@@ -92,14 +92,12 @@ def test_pause_holds_and_resume_releases(store: Engine, tmp_path: Any, database_
     settings = settings_for(tmp_path, database_url)
     ours = add_post(store, due=T0, campaign=None, account="hook")
     other = add_post(store, due=T0, account="box", platform="outbox")
-    with transaction(store) as session:
-        assert pause(session, Scope.of(account="hook"), now=T0) == 1
+    assert pause(store, Scope.of(account="hook"), now=T0) == 1
     late_arrival = add_post(store, due=T0, account="hook")
     claims = run(store, settings, T0)
     assert [c.post_id for c in claims] == [other]
     assert statuses(store)[ours] == "paused" and statuses(store)[late_arrival] == "paused"
-    with transaction(store) as session:
-        assert resume(session, None, now=T0) == 2
+    assert resume(store, None, now=T0) == 2
     assert {c.post_id for c in run(store, settings, T0)} == {ours, late_arrival}
 
 

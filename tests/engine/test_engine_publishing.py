@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from promo.engine.dispatch import dispatch
-from promo.engine.publishing import DUPLICATE, publish_claimed
+from promo.engine.publishing import DUPLICATE, publish_claimed, start
 from promo.engine.ratelimits import block
 from promo.engine.reconcile import reconcile
 from promo.engine.sweeper import sweep
@@ -194,8 +194,6 @@ def test_unknown_not_found_on_the_platform_is_sent_again(
     rt = make_runtime()
     post_id = add_post(store)
     attempt = claim_one(rt, post_id)
-    from promo.engine.publishing import start
-
     assert start(rt, post_id, attempt, utcnow()).row is not None  # publishing, then the worker dies
     swept = sweep(store, now=utcnow() + timedelta(seconds=10))
     assert swept.unknown == [post_id]
@@ -216,20 +214,16 @@ def test_person_resolves_and_retries(make_runtime: Any, store: Engine) -> None:
     rt = make_runtime()
     post_id = add_post(store)
     attempt = claim_one(rt, post_id)
-    from promo.engine.publishing import start
-
     start(rt, post_id, attempt, utcnow())
     sweep(store, now=utcnow() + timedelta(seconds=10))
     report = engine_status(rt.settings, store)
     assert [p["id"] for p in report.attention] == [post_id] and "resolve" in report.attention[0]["next_step"]
-    with transaction(store) as session:
-        assert resolve(session, post_id, published_url="https://example.test/p/77") == "published"
+    assert resolve(store, post_id, published_url="https://example.test/p/77") == "published"
     assert post(store, post_id).platform_id == "77"
     held = add_post(store, due=utcnow() - timedelta(days=2), max_lateness_s=60)
     dispatch(rt.db, rt.settings, rt.accounts)
     assert post(store, held).status == "held"
-    with transaction(store) as session:
-        retry(session, held)
+    retry(store, held)
     assert [c.post_id for c in dispatch(rt.db, rt.settings, rt.accounts)] == [held]
 
 

@@ -14,6 +14,7 @@ PAGE_TOKEN = "fb-page-token-abcdef"
 
 class FakeFacebook(GraphFake):
     token = PAGE_TOKEN
+    version = "v21.0"
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,7 +24,9 @@ class FakeFacebook(GraphFake):
     def handle(self, request: Request) -> Response:
         if not self.authorized(request):
             return self.invalid_token()
-        parts = request.path.strip("/").split("/")[1:]  # drop the version
+        parts = self.path_parts(request)
+        if parts is None:
+            return self.wrong_version()
         fields = self.fields(request)
         if request.method == "GET" and parts == [PAGE_ID]:
             return self.json({"id": PAGE_ID, "name": "Jessica Jones"})

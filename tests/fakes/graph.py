@@ -1,4 +1,4 @@
-"""Shared pieces of the Meta Graph fakes (Facebook Page, Threads): token check and error bodies."""
+"""Shared pieces of the Meta Graph fakes (Facebook Page, Threads): version, token check and error bodies."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from tests.fakes.harness import FakeServer
 
 class GraphFake(FakeServer):
     token = ""
+    version = ""  # every path starts with it, as on graph.facebook.com / graph.threads.net
+
+    def path_parts(self, request: Request) -> list[str] | None:
+        """The path after the version, or None when the version is missing or another."""
+        version, _, rest = request.path.strip("/").partition("/")
+        return rest.split("/") if version == self.version else None
+
+    def wrong_version(self) -> Response:
+        return self.graph_error(400, 2500, f"Unknown path components: the API version must be {self.version}")
 
     def fields(self, request: Request) -> dict[str, str]:
         return {**request.args, **request.form}

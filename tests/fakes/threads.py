@@ -14,6 +14,7 @@ THREADS_TOKEN = "threads-token-abcdef"
 
 class FakeThreads(GraphFake):
     token = THREADS_TOKEN
+    version = "v1.0"
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,9 +24,9 @@ class FakeThreads(GraphFake):
     def handle(self, request: Request) -> Response:
         if not self.authorized(request):
             return self.invalid_token()
-        parts = request.path.strip("/").split("/")
-        if parts[0].startswith("v1."):
-            parts = parts[1:]  # the version is part of the default base URL
+        parts = self.path_parts(request)
+        if parts is None:
+            return self.wrong_version()
         fields = self.fields(request)
         if request.method == "GET":
             return self._get(parts[0])

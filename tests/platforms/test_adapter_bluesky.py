@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
-from promo.platforms.base import MemoryCache
+from promo.platforms.base import MemoryLoginCache
 from promo.platforms.tids import tid_for
 from promo.posts import MemoryJournal
 from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
@@ -54,12 +54,12 @@ def test_publishing_twice_creates_one_record(fake: FakeBluesky) -> None:
 
 
 def test_sessions_are_reused_across_adapters(fake: FakeBluesky) -> None:
-    cache = MemoryCache()
+    cache = MemoryLoginCache()
     for key in ("a", "b", "c"):
-        adapter(account(fake.url), cache=cache).publish(single("bluesky", key, key), MemoryJournal())
+        adapter(account(fake.url), login_cache=cache).publish(single("bluesky", key, key), MemoryJournal())
     assert fake.logins == 1
     fake.tokens.clear()  # the PDS revoked the session: one fresh login, then it works
-    adapter(account(fake.url), cache=cache).publish(single("bluesky", "d", "d"), MemoryJournal())
+    adapter(account(fake.url), login_cache=cache).publish(single("bluesky", "d", "d"), MemoryJournal())
     assert fake.logins == 2
 
 
@@ -100,15 +100,15 @@ def test_bad_password_and_timeouts(fake: FakeBluesky) -> None:
         adapter(account(fake.url, "wrong")).publish(single("bluesky"), MemoryJournal())
     with pytest.raises(Retryable):
         adapter(account(closed_port_url())).publish(single("bluesky"), MemoryJournal())
-    cache, journal = MemoryCache(), MemoryJournal()
-    adapter(account(fake.url), cache=cache).verify()  # logged in before the hang
+    cache, journal = MemoryLoginCache(), MemoryJournal()
+    adapter(account(fake.url), login_cache=cache).verify()  # logged in before the hang
     fake.fail_next("createRecord", delay=HANG)
     with pytest.raises(Ambiguous):
-        adapter(account(fake.url), cache=cache).publish(single("bluesky"), journal)
-    found = adapter(account(fake.url), cache=cache).lookup(single("bluesky"), MemoryJournal())
+        adapter(account(fake.url), login_cache=cache).publish(single("bluesky"), journal)
+    found = adapter(account(fake.url), login_cache=cache).lookup(single("bluesky"), MemoryJournal())
     assert found is not None and found.platform_id.endswith(tid_for("k-1", 0))
     assert (
-        adapter(account(fake.url), cache=cache).lookup(single("bluesky", "no", "never"), MemoryJournal())
+        adapter(account(fake.url), login_cache=cache).lookup(single("bluesky", "no", "never"), MemoryJournal())
         is None
     )
 

@@ -108,7 +108,7 @@ def test_threads_container_then_publish(threads: FakeThreads) -> None:
     journal = MemoryJournal()
     published = adapter(th_account(threads.url)).publish(single("threads"), journal)
     create, publish, permalink = threads.received
-    assert create.path == f"/{USER_ID}/threads" and create.form["media_type"] == "TEXT"
+    assert create.path == f"/v1.0/{USER_ID}/threads" and create.form["media_type"] == "TEXT"
     assert publish.form["creation_id"] == journal.get("container:0") == published.platform_id
     assert permalink.method == "GET"
     assert published.url == f"https://www.threads.net/@jessicajones/post/P{published.platform_id}"

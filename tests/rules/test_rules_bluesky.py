@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
+from promo.platforms.registry import rules_for
 from promo.posts import Media, Part, Post
-from promo.rules import rules_for
 from promo.rules.bluesky import Facet, facets
 from tests.rules.rulekit import post_texts
 

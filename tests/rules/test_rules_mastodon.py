@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from mastodon import Mastodon
 
 from promo.errors import ConfigError
+from promo.platforms.registry import rules_for
 from promo.posts import Media, Part, Post
-from promo.rules import rules_for
 from promo.rules.mastodon import MastodonRules
 from tests.rules.rulekit import plain_texts, post_texts
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 
 from promo.errors import ConfigError, PostInvalid
+from promo.platforms.registry import rules_for
 from promo.posts import Media, Post
-from promo.rules import rules_for
 from promo.rules.counting import find_links
 from promo.rules.overflow import fit
 from tests.rules.rulekit import plain_texts

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from promo.errors import ConfigError
+from promo.platforms.registry import PLATFORMS, rules_for
 from promo.posts import Media, Part, Post
-from promo.rules import _MODULES, rules_for
 from promo.rules.linkedin import escape_little_text
 
 MB = 1_000_000
@@ -25,7 +25,7 @@ def codes(platform: str, *parts: Part) -> list[tuple[str, int]]:
     return [(p.code, p.part) for p in report.problems]
 
 
-@pytest.mark.parametrize("platform", sorted(_MODULES))
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_every_platform_is_registered_and_accepts_a_short_post(platform: str) -> None:
     rules = rules_for(platform)
     assert rules.platform == platform

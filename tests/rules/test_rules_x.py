@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from twitter_text import parse_tweet
 
+from promo.platforms.registry import rules_for
 from promo.posts import Media, Part, Post
-from promo.rules import rules_for
 from promo.rules.x import weighted_length
 from tests.rules.rulekit import plain_texts, post_texts
 

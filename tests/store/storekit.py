@@ -1,4 +1,4 @@
-"""Hand-built campaigns for planning tests, so they don't depend on promo.campaigns."""
+"""Hand-built campaigns for planning tests (so they don't depend on promo.campaigns), and ledger moves."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from promo.posts import Post, ScheduledPost
+from promo.store.db import transaction
+from promo.store.ledger import status_of, transition
 from promo.store.tables import Event
 from promo.times import zone
 
@@ -55,3 +57,16 @@ def _platform(account: str) -> str:
 def event_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(Event)).scalar_one())
+
+
+def walk(engine: Engine, post_id: int, *path: str, **values: Any) -> None:
+    """Move a post along ``path``, one legal transition at a time; the last step also sets ``values``.
+
+    ``walk(engine, 7, "queued", "publishing", "published", platform_id="1")``: what the engine would do.
+    """
+    with transaction(engine) as session:
+        for step, target in enumerate(path, start=1):
+            current = status_of(session, post_id)
+            assert current is not None, f"no post {post_id}"
+            last = values if step == len(path) else {}
+            assert transition(session, post_id, [current], target, action=f"test: {target}", actor="test", **last)

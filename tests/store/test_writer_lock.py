@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -79,8 +80,6 @@ def test_rollback_and_commit_release_the_lock(sqlite_store: Engine, tmp_path: Pa
 
 
 def test_a_lock_held_too_long_is_a_clear_error(tmp_path: Path) -> None:
-    import sqlite3
-
     holder, waiter = WriterLock(tmp_path / "x-writer", 1.0), WriterLock(tmp_path / "x-writer", 0.1)
     holder.acquire()
     with pytest.raises(sqlite3.OperationalError, match="database is locked"):

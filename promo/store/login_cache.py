@@ -1,6 +1,6 @@
-"""A ``SessionCache`` in the database's ``meta`` table, shared by every worker process.
+"""``DbLoginCache``: a platform ``LoginCache`` in the database's ``meta`` table, shared by every worker.
 
-Bluesky allows 300 logins a day per account: workers save the session string here after logging in
+Bluesky allows 300 logins a day per account: workers save the exported login here after logging in
 and reuse it, instead of each process logging in again. Each ``set`` commits at once.
 """
 
@@ -13,11 +13,11 @@ from sqlalchemy import Engine
 from promo.store.db import transaction
 from promo.store.meta import get_meta, put_meta
 
-PREFIX = "session:"
+PREFIX = "session:"  # the stored keys' prefix, kept from before the rename so saved logins still count
 _KEY_ROOM = 64 - len(PREFIX)
 
 
-class DbSessionCache:
+class DbLoginCache:
     """``get``/``set`` small strings by key; keys longer than the column are hashed."""
 
     def __init__(self, engine: Engine) -> None:

@@ -1,0 +1,39 @@
+"""The configured accounts as a person sees them (``promo accounts``, ``promo config``), and a
+read-only check of their credentials (``promo accounts check``). Never a credential's value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from promo.accounts import Account
+from promo.errors import PromoError
+from promo.platforms.base import build_adapter
+
+
+def credential_states(account: Account) -> dict[str, str]:
+    """``{"access_token": "set" | "missing"}``: never the values."""
+    return {c: ("set" if c in account.credentials else "missing") for c in account.spec.credentials}
+
+
+def describe(account: Account) -> dict[str, Any]:
+    """What may be shown about an account: platform, API base URL, which credentials are set."""
+    return {
+        "name": account.name,
+        "platform": account.platform,
+        "base_url": account.base_url or account.spec.default_base_url,
+        "credentials": credential_states(account),
+    }
+
+
+def verify_accounts(accounts: Iterable[Account], timeout: float) -> list[dict[str, Any]]:
+    """One read-only call per account: ``{name, platform, ok, detail}`` each. Never posts."""
+    return [_verify(account, timeout) for account in accounts]
+
+
+def _verify(account: Account, timeout: float) -> dict[str, Any]:
+    try:
+        detail, ok = build_adapter(account, timeout=timeout).verify(), True
+    except PromoError as exc:
+        detail, ok = str(exc), False
+    return {"name": account.name, "platform": account.platform, "ok": ok, "detail": detail}

@@ -1,0 +1,20 @@
+"""Reading a post's media file for an upload: its name, bytes and type; a missing file is ``Permanent``."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from promo.errors import Permanent
+from promo.posts import Media
+
+
+def media_file(platform: str, media: Media) -> tuple[str, bytes, str]:
+    """``(file name, bytes, mime)`` of a local Media file."""
+    path = Path(media.path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Permanent(f"cannot read media file {media.path}: {exc.strerror}", platform=platform) from None
+    mime = media.mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return path.name, data, mime
