@@ -94,3 +94,11 @@ def iso(value: datetime) -> str:
 def from_storage(value: datetime) -> datetime:
     """Databases may hand back naive UTC (SQLite); make it aware."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def show_time(value: datetime | None, tz: ZoneInfo) -> str:
+    """``2019-06-14 00:01 -07:00``: a time as a person reads it, in ``tz`` with its offset; ``none``."""
+    if value is None:
+        return "none"
+    local = value.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.isoformat()[-6:]}"

@@ -61,3 +61,24 @@ def test_every_package_says_what_lives_in_it() -> None:
         and "migrations" not in init.parts
     ]
     assert silent == []
+
+
+def test_the_library_face_resolves_every_name_it_exports() -> None:
+    import promo
+
+    exported = [name for name in promo.__all__ if name != "__version__"]
+    assert exported == sorted(exported) and len(set(exported)) == len(exported)
+    for name in exported:
+        value = getattr(promo, name)
+        assert value.__name__ == name, name
+    with pytest.raises(AttributeError):
+        promo.nothing_of_the_sort  # noqa: B018
+
+
+def test_importing_promo_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, promo; print(sorted({'sqlalchemy', 'jinja2', 'celery', 'httpx'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from promo import times
 from promo.errors import ConfigError, PromoError
 
 if TYPE_CHECKING:
@@ -56,14 +55,18 @@ class App:
     def zone(self) -> ZoneInfo:
         """The configured time zone (``PROMO_TIMEZONE``)."""
         try:
-            return times.zone(self.settings.timezone)
+            from promo.times import zone  # zoneinfo: not on the --help path
+
+            return zone(self.settings.timezone)
         except ValueError as exc:
             raise PromoError(f"setting timezone (PROMO_TIMEZONE): {exc}") from None
 
     def moment(self, text: str) -> datetime:
         """``--at``: ISO 8601 (naive is read in the configured zone), ``now`` or ``now+2h``."""
         try:
-            return times.parse_moment(text, self.zone)
+            from promo.times import parse_moment
+
+            return parse_moment(text, self.zone)
         except ValueError as exc:
             raise PromoError(f"--at: {exc}") from None
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promo.planning.plan import show_time
+from promo.times import show_time
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo

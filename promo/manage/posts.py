@@ -19,12 +19,10 @@ from sqlalchemy.orm import Session
 
 from promo.engine.policies import due_time
 from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
-from promo.planning.apply import clear_attempt, new_idempotency_key
-from promo.platforms.registry import rules_for
 from promo.posts import Post, payload_text, post_digest
 from promo.store import states
 from promo.store.db import transaction
-from promo.store.ledger import log, status_of, transition
+from promo.store.ledger import clear_attempt, log, new_idempotency_key, status_of, transition
 from promo.store.tables import Campaign, Event, PostRow
 from promo.times import iso, utcnow, zone
 
@@ -222,6 +220,8 @@ def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, acto
     if at.tzinfo is None:
         raise ValueError("an ad hoc post needs an aware datetime")
     post = Post.single(account.platform, account.name, text)
+    from promo.platforms.registry import rules_for  # every platform's rules: only when posting, not listing
+
     report = rules_for(account.platform, account.options).check(post)
     if not report.ok:
         raise PostInvalid(report.problems, context=f"{account.name} ({account.platform})")

@@ -8,7 +8,6 @@ is logged in the event log; a plan with nothing to do writes nothing at all.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -35,7 +34,7 @@ from promo.planning.plan import (
 from promo.posts import ScheduledPost
 from promo.store import states
 from promo.store.db import transaction
-from promo.store.ledger import log, transition
+from promo.store.ledger import clear_attempt, log, new_idempotency_key, transition
 from promo.store.tables import Announcement, Campaign, PostRow
 from promo.times import utcnow
 
@@ -111,11 +110,6 @@ def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
     return replace(entry, post_id=row.id, status=states.SCHEDULED)
 
 
-def new_idempotency_key() -> str:
-    """Fixed when a post is created and never changed: adapters send it to platforms that dedupe."""
-    return "promo-" + uuid.uuid4().hex
-
-
 def row_values(scheduled: ScheduledPost) -> dict[str, Any]:
     """The ledger columns a rendered post decides (everything but identity and state)."""
     return {"kind": scheduled.kind, "platform": scheduled.post.platform,
@@ -160,12 +154,6 @@ def status_after_edit(current: str, due_at: datetime, now: datetime) -> str:
     if current == states.HELD:
         return states.SCHEDULED if due_at > now else states.HELD
     return states.SCHEDULED
-
-
-def clear_attempt(session: Session, post_id: int) -> None:
-    """Drop the queued attempt's fence: an in-flight publish task for it finds nothing to claim."""
-    session.execute(update(PostRow).where(PostRow.id == post_id).values(attempt_id=None)
-                    .execution_options(synchronize_session=False))
 
 
 def _cancel(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:

@@ -31,7 +31,7 @@ from promo.errors import CampaignError
 from promo.posts import Post, ScheduledPost
 from promo.store import states
 from promo.store.tables import Announcement, Campaign, PostRow
-from promo.times import iso, zone
+from promo.times import iso, show_time, zone
 
 CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED = "created", "changed", "unchanged", "cancelled", "locked"
 ACTIONS = (CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED)
@@ -294,14 +294,6 @@ def describe_changes(row: PostRow, post: ScheduledPost, tz: ZoneInfo) -> tuple[s
         changes.append(f"max_lateness {show_seconds(row.max_lateness_s)} -> {show_seconds(post.max_lateness_s)}")
     changes += post.post.differences(Post.from_payload(row.platform, row.account, row.payload))
     return tuple(changes)
-
-
-def show_time(value: datetime | None, tz: ZoneInfo) -> str:
-    """``2019-06-14 00:01 -07:00`` in the campaign's zone; ``none`` for no time."""
-    if value is None:
-        return "none"
-    local = value.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.isoformat()[-6:]}"
 
 
 def show_seconds(value: int | None) -> str:

@@ -24,7 +24,7 @@ Every library call runs inside ``self.boundary()``: the library's ``error_map`` 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-    from promo.accounts import Account
     from promo.rules.base import TextRules
 
 HttpClient = TypeVar("HttpClient")
@@ -52,6 +51,34 @@ class Adapter(Protocol):
     def lookup(self, post: Post, journal: Journal) -> Published | None: ...
 
     def verify(self) -> str: ...
+
+
+class Account(Protocol):
+    """What an adapter knows of the account it posts as (``promo.accounts.Account`` is one).
+
+    Platforms depend on this shape, not on ``promo.accounts``: accounts are read from promo.toml
+    against the platform specs, so the dependency runs one way, accounts -> platforms.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def base_url(self) -> str | None: ...
+
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+
+    @property
+    def adapter(self) -> str | None: ...
+
+    @property
+    def spec(self) -> PlatformSpec: ...
+
+    @property
+    def api_base(self) -> str: ...
+
+    def secret(self, name: str) -> str: ...
 
 
 class LoginCache(Protocol):

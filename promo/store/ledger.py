@@ -16,6 +16,7 @@ transaction around it (``single_transition``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -199,3 +200,14 @@ def _insert_event() -> Insert:
 @cache
 def _update_logged(columns: tuple[str, ...], expected: int, fenced: bool) -> Select[Any]:
     return with_event(_update(columns, expected, fenced).returning(POSTS.c.id))
+
+
+def new_idempotency_key() -> str:
+    """Fixed when a post is created and never changed: adapters send it to platforms that dedupe."""
+    return "promo-" + uuid.uuid4().hex
+
+
+def clear_attempt(session: Session, post_id: int) -> None:
+    """Drop the queued attempt's fence: an in-flight publish task for it finds nothing to claim."""
+    session.execute(update(PostRow).where(PostRow.id == post_id).values(attempt_id=None)
+                    .execution_options(synchronize_session=False))
