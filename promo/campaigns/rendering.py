@@ -182,6 +182,10 @@ class Renderer:
         name = (match.group(1) or match.group(2)) if match else None
         if isinstance(exc, jinja2.UndefinedError) and name:
             return TemplateError(f"undefined name {name!r}", file=where, line=at, name=name)
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return TemplateError(f"no template {exc.name!r} in {_shown(self.templates_dir)}/ (include and extends "
+                                 "name files inside the templates folder; '..' and absolute paths are refused)",
+                                 file=where, line=at)
         if isinstance(exc, RenderBudget):
             return TemplateError(f"render budget exceeded: {exc}", file=where, line=at)
         if isinstance(exc, UnicodeDecodeError):

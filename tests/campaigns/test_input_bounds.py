@@ -166,3 +166,14 @@ def test_random_campaigns_load_or_fail_clearly(
         load_campaign(path, accounts, templates)
     except PromoError as error:
         assert str(error).startswith(str(path)) and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("name", ["../promo.toml", "/etc/passwd", "nosuch.j2"])
+def test_an_include_outside_the_templates_folder_says_why(tmp_path: Path, name: str) -> None:
+    (tmp_path / "promo.toml").write_text("[promo]\n")
+    (tmp_path / "templates" / "generic").mkdir(parents=True)
+    (tmp_path / "templates" / "generic" / "x.j2").write_text(f'{{% include "{name}" %}}')
+    with pytest.raises(TemplateError) as caught:
+        Renderer(tmp_path / "templates").render("generic", "x", {})
+    message = str(caught.value)
+    assert f"no template {name!r}" in message and "inside the templates folder" in message
