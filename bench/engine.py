@@ -117,7 +117,8 @@ class Worker:
     @classmethod
     def promo(cls, folder: Path, env: dict[str, str], concurrency: int = 2) -> Worker:
         """``promo run``: the worker with the dispatcher and sweeper schedule in one process."""
-        command = [sys.executable, "-c", "from promo.cli import main; main()", "run", "-c", str(concurrency)]
+        command = [sys.executable, "-c", "from promo.cli import main; main()", "run", "--verbose",
+                   "-c", str(concurrency)]
         return cls(folder, command, env, "promo-run")
 
     @classmethod

@@ -14,7 +14,7 @@ from collections import deque
 from typing import ClassVar
 
 from promo.platforms.base import BaseAdapter
-from promo.posts import Journal, Post, Published
+from promo.posts import Journal, Lookup, NotPublished, Post, Published
 
 
 class RecordingAdapter(BaseAdapter):
@@ -29,8 +29,8 @@ class RecordingAdapter(BaseAdapter):
         self.recent.append((post.idempotency_key, time.time()))
         return Published(f"bench-{post.idempotency_key}")
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        return None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        return NotPublished("the recorder keeps nothing")
 
     def verify(self) -> str:
         return "bench"

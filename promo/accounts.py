@@ -8,11 +8,13 @@
     base_url = "https://bsky.social"      # optional; scheme://host[:port] of the API, nothing more
     rate_limit = "30/5m"                  # optional; posts per window, shared by all workers
     max_lateness = "6h"                   # optional; later than this, a post is held for a person
+    timezone = "America/Los_Angeles"      # optional; the zone of times typed for its ad hoc posts
     adapter = "mypkg.adapters:MyAdapter"  # optional; replaces the platform's adapter class (rules stay)
 
 The credential ``app_password`` is read from ``PROMO_ACCOUNT_JJ_BLUESKY_APP_PASSWORD`` (the name
 upper-cased, every other character turned to ``_``), or from the variable named by
-``app_password_env = "MY_VAR"``. Secrets written into the file itself are refused.
+``app_password_env = "MY_VAR"`` (then only from that one, and errors name it). Secrets written
+into the file itself are refused.
 
 ``base_url`` is one rule for every platform: the API's scheme://host[:port], with no path; the
 adapter adds every path (``/v1.0``, ``/bot<token>``, a webhook's path). Unset, it is the platform's
@@ -36,10 +38,10 @@ from promo.errors import ConfigError
 from promo.platforms.base import PlatformSpec
 from promo.platforms.registry import spec_for
 from promo.settings import read_toml
-from promo.times import parse_duration
+from promo.times import parse_duration, zone
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_COMMON = {"platform", "base_url", "rate_limit", "max_lateness", "adapter"}
+_COMMON = {"platform", "base_url", "rate_limit", "max_lateness", "adapter", "timezone"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class Account:
     rate_limit: RateLimit | None = None
     max_lateness: timedelta | None = None
     adapter: str | None = None  # "module:Class" replacing the platform's adapter (a team's own, a benchmark's)
+    timezone: str | None = None  # IANA zone of times typed for its ad hoc posts (else the settings' zone)
+    credential_env: Mapping[str, str] = field(default_factory=dict)  # credential -> its variable, if not default
+
+    def variable(self, credential: str) -> str:
+        """The environment variable a credential is read from: ``<credential>_env``, else the default name."""
+        return self.credential_env.get(credential) or env_name(self.name, credential)
 
     @property
     def spec(self) -> PlatformSpec:
@@ -84,7 +92,7 @@ class Account:
             return self.credentials[name].get_secret_value()
         except KeyError:
             raise ConfigError(f"account {self.name}: credential {name} is not set "
-                              f"(set {env_name(self.name, name)})") from None
+                              f"(set {self.variable(name)})") from None
 
     def __repr__(self) -> str:  # never show credentials
         return f"Account(name={self.name!r}, platform={self.platform!r})"
@@ -126,7 +134,8 @@ def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Accoun
     adapter = body.get("adapter")
     if adapter is not None and ":" not in str(adapter):
         raise ConfigError(f"{where}: adapter should be \"module:Class\", got {adapter!r}")
-    return Account(name, spec.name, base_url, options, credentials, rate, lateness, str(adapter) if adapter else None)
+    return Account(name, spec.name, base_url, options, credentials, rate, lateness, str(adapter) if adapter else None,
+                   _timezone(where, body.get("timezone")), _variables(spec, body))
 
 
 def _options(where: str, name: str, spec: PlatformSpec, body: dict[str, Any]) -> dict[str, Any]:
@@ -151,12 +160,27 @@ def _options(where: str, name: str, spec: PlatformSpec, body: dict[str, Any]) ->
 def _credentials(name: str, spec: PlatformSpec, body: dict[str, Any], env: Mapping[str, str]) -> dict[str, SecretStr]:
     """Each credential from the variable ``<credential>_env`` names, else from PROMO_ACCOUNT_<NAME>_<CREDENTIAL>."""
     credentials = {}
+    configured = _variables(spec, body)
     for credential in spec.credentials:
-        for variable in (body.get(f"{credential}_env"), env_name(name, credential)):
-            if variable is not None and str(variable) in env:
-                credentials[credential] = SecretStr(env[str(variable)])
-                break
+        variable = configured.get(credential) or env_name(name, credential)
+        if variable in env:
+            credentials[credential] = SecretStr(env[variable])
     return credentials
+
+
+def _variables(spec: PlatformSpec, body: dict[str, Any]) -> dict[str, str]:
+    """The variables named by ``<credential>_env`` (only those set in the file)."""
+    return {c: str(body[f"{c}_env"]) for c in spec.credentials if body.get(f"{c}_env")}
+
+
+def _timezone(where: str, value: Any) -> str | None:
+    """An account's ``timezone``: an IANA zone name, checked now."""
+    if value is None:
+        return None
+    try:
+        return zone(str(value)).key
+    except ValueError as exc:
+        raise ConfigError(f"{where}: timezone: {exc}") from None
 
 
 def _base_url(where: str, value: Any) -> str | None:

@@ -19,8 +19,8 @@
             +-- AuthError    401 / revoked token: a person must re-authorise
 
 Library errors are caught only inside adapters and translated there. The CLI turns any
-PromoError into one line and an exit code; the worker turns each PublishError class into a
-ledger transition.
+PromoError into one line and exit code 1 (a refused input; 2 is click's, for usage; 70 only for a
+bug); the worker turns each PublishError class into a ledger transition.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 class PromoError(Exception):
     """Base of every error promo raises on purpose."""
 
-    exit_code = 2
+    exit_code = 1
 
 
 class ConfigError(PromoError):
@@ -45,8 +45,6 @@ class ConfigError(PromoError):
 
 class NotFound(PromoError):
     """No record with that id."""
-
-    exit_code = 3
 
 
 class CampaignError(PromoError):
@@ -79,8 +77,6 @@ class TemplateError(PromoError):
 
 class PostInvalid(PromoError):
     """A post breaks one or more platform rules."""
-
-    exit_code = 1
 
     def __init__(self, problems: Sequence[Problem], context: str = "") -> None:
         self.problems = list(problems)

@@ -162,6 +162,24 @@ class Published:
     thread_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class NotPublished:
+    """A look-up's answer: the platform certainly has no such post, so sending it again cannot double it."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CannotTell:
+    """A look-up's answer: the platform cannot say whether the post went out. A person must look."""
+
+    reason: str
+
+
+# What ``Adapter.lookup`` answers: published (the platform's id and URL), not published, or cannot tell.
+Lookup = Published | NotPublished | CannotTell
+
+
 class Journal(Protocol):
     """Durable notes an adapter keeps mid-publish (a Threads container id, thread progress).
 

@@ -15,6 +15,7 @@ from kombu.utils.uuid import uuid
 
 from promo.engine.dispatch import Claim
 from promo.engine.dispatch import dispatch as dispatch_due
+from promo.engine.outcomes import DUPLICATE
 from promo.engine.publishing import publish_claimed
 from promo.engine.reconcile import reconcile as reconcile_unknown
 from promo.engine.runtime import Runtime
@@ -24,6 +25,7 @@ from promo.times import utcnow
 from workers.app import DISPATCH, PUBLISH, QUEUE, RECONCILE, SWEEP, dispatch_expiry
 
 log = logging.getLogger("promo.worker")
+events = logging.getLogger("promo.events")  # what ``promo run`` prints per post (promo/cli/events.py)
 SEND_BATCH = 200  # messages per Redis pipeline
 _runtimes: dict[int, Runtime] = {}
 
@@ -41,10 +43,8 @@ def runtime() -> Runtime:
 @shared_task(name=PUBLISH, acks_late=True)
 def publish(post_id: int, attempt_id: str) -> str:
     outcome: str = publish_claimed(runtime(), post_id, attempt_id)
-    # the ledger's events and Celery's own "succeeded" line record every outcome; the worker log
-    # names the post only when it did not go out as planned
-    log.log(logging.DEBUG if outcome == "published" else logging.INFO,
-            "post %s attempt %s: %s", post_id, attempt_id, outcome)
+    if outcome == DUPLICATE:
+        log.debug("post %s attempt %s: already handled", post_id, attempt_id)
     return outcome
 
 
@@ -52,6 +52,9 @@ def publish(post_id: int, attempt_id: str) -> str:
 def dispatch() -> int:
     rt = runtime()
     claims = dispatch_due(rt.db, rt.settings, rt.accounts)
+    if claims:
+        events.info("queued %s posts: %s", len(claims), ", ".join(str(c.post_id) for c in claims[:20]),
+                    extra={"queued": [(c.post_id, c.due_at) for c in claims]})
     send(claims, backlog=len(claims) >= rt.settings.dispatch_batch)
     return len(claims)
 

@@ -114,6 +114,7 @@ def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templat
             rules = checker.rules(account)
             if override.overflow and override.overflow != "reject":
                 post = fit(post, rules, override.overflow)
+            post = rules.wire(post)  # the exact text the platform will receive
             scheduled = ScheduledPost(campaign.id, announcement.key, announcement.kind, post,
                                       announcement.scheduled_at, announcement.not_before,
                                       announcement.max_lateness)

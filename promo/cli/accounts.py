@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from promo.cli.common import App, emit_json, json_option, pass_app
+from promo.cli.common import NAME, App, emit_json, json_option, pass_app
 from promo.manage.accounts import describe, verify_accounts
 
 
@@ -30,12 +32,19 @@ def accounts(ctx: click.Context, app: App, as_json: bool) -> None:
     if not rows:
         click.echo(f"no accounts in {app.settings.config_file}")
     for row in rows:
-        creds = ", ".join(f"{name} {state}" for name, state in row["credentials"].items()) or "no credentials"
-        click.echo(f"{row['name']}  {row['platform']}  {row['base_url'] or '-'}  ({creds})")
+        click.echo(_account_line(row))
+
+
+def _account_line(row: dict[str, Any]) -> str:
+    """``jj-x  x  https://api.x.com  (api_key missing: set PROMO_ACCOUNT_JJ_X_API_KEY)``."""
+    creds = [f"{name} {state}" + (f": set {row['variables'][name]}" if state == "missing" else "")
+             for name, state in row["credentials"].items()]
+    zone = f"  {row['timezone']}" if row["timezone"] else ""
+    return f"{row['name']}  {row['platform']}  {row['base_url'] or '-'}{zone}  ({', '.join(creds) or 'no credentials'})"
 
 
 @accounts.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, type=NAME)
 @json_option
 @pass_app
 def check(app: App, name: str | None, as_json: bool) -> None:

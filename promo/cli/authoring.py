@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.text import Text
 
 from promo.cli.common import App, console, emit_json, json_option, pass_app
 
 if TYPE_CHECKING:
     from promo.campaigns.preview import RenderedPost
+    from promo.posts import Post, Problem, ScheduledPost
+
+
+def _start_in(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    from promo.times import parse_duration
+
+    try:
+        found = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not timedelta(0) <= found <= timedelta(days=365):
+        raise click.BadParameter(f"{value!r}: give a time from 0s to 365d ahead")
+    return found
 
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
-def init(directory: Path) -> None:
+@click.option("--start-in", default="2m", show_default=True, callback=_start_in,
+              help="When the sample's first post goes out, counted from now (e.g. 30s, 10m, 1h).")
+def init(directory: Path, start_in: timedelta) -> None:
     """Scaffold a working project: promo.toml (an outbox account), templates and a sample campaign.
 
-    Existing files are never overwritten.
+    The sample's premiere is written a few minutes ahead of now, so 'promo apply' then 'promo run'
+    publish it to the local outbox on the first try. Existing files are never overwritten.
 
     \b
     Example:
@@ -29,14 +48,16 @@ def init(directory: Path) -> None:
     """
     from promo.manage.scaffold import scaffold
 
-    written = scaffold(directory)
-    click.echo(f"Created {len(written)} files in {directory}.")
+    made = scaffold(directory, start_in=start_in)
+    first = made.first_post_at.isoformat(sep=" ")
+    click.echo(f"Created {len(made.written)} files in {directory}; the sample's first post goes out at "
+               f"{first[:19]} {first[19:]}.")
     click.echo("Next steps:")
     if directory != Path("."):
         click.echo(f"  cd {directory}")
-    click.echo("  promo preview campaign.yaml     # every post, its length and any problem")
-    click.echo("  promo apply campaign.yaml       # queue it")
-    click.echo("  promo run                       # publish (the outbox account writes .promo/outbox.jsonl)")
+    click.echo("  promo preview campaign.yaml         # every post, its length and any problem")
+    click.echo("  promo apply campaign.yaml           # queue it")
+    click.echo("  promo run                           # publish it to .promo/outbox.jsonl (Ctrl-C stops)")
 
 
 @click.command()
@@ -45,18 +66,21 @@ def init(directory: Path) -> None:
 @click.option("--platform", "platforms", multiple=True, help="Only this platform (repeatable).")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Templates folder (default: the templates_dir setting).")
+@click.option("--compact/--full", default=False,
+              help="One line per post (announcement, account, length, problems), or every post's text (the default).")
 @json_option
 @pass_app
 def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tuple[str, ...],
-            templates: Path | None, as_json: bool) -> None:
+            templates: Path | None, compact: bool, as_json: bool) -> None:
     """Render every post of CAMPAIGN for every account and check it against the platform's rules.
 
-    Shows each post's text, its length against the limit and any problem. Writes nothing and needs no
-    credentials. Exits 1 if any post breaks a rule.
+    Shows each post's text, its length against the limit and any problem; --compact shows one line
+    per post instead. Writes nothing and needs no credentials. Exits 1 if any post breaks a rule.
 
     \b
     Example:
-        promo preview examples/jessica-jones-s3.yaml
+        promo preview campaign.yaml
+        promo preview campaign.yaml --compact
         promo preview campaign.yaml --platform x --json
     """
     from promo.campaigns.preview import preview_file, summary  # here: jinja2 loads with it
@@ -66,39 +90,79 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
     if as_json:
         emit_json([item.to_dict() for item in rendered])
     else:
-        _print_preview(rendered)
+        (_print_compact if compact else _print_full)(rendered)
         click.echo(summary(rendered))
     if not all(item.ok for item in rendered):
         sys.exit(1)
 
 
-def _print_preview(rendered: Iterable[RenderedPost]) -> None:
-    """A table per announcement: account, length against limit, problems in plain words, the text."""
-    from rich.table import Table
-    from rich.text import Text
-
-    by_announcement: dict[str, list[RenderedPost]] = {}
+def _by_announcement(rendered: Iterable[RenderedPost]) -> dict[str, list[RenderedPost]]:
+    grouped: dict[str, list[RenderedPost]] = {}
     for item in rendered:
-        by_announcement.setdefault(str(item.scheduled.announcement), []).append(item)
+        grouped.setdefault(str(item.scheduled.announcement), []).append(item)
+    return grouped
+
+
+def wrap_text(text: str, width: int) -> list[str]:
+    """``text`` wrapped at spaces to ``width`` columns; a word or URL longer than that stays whole."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines += textwrap.wrap(paragraph, max(width, 20), break_long_words=False, break_on_hyphens=False) or [""]
+    return lines
+
+
+def _print_full(rendered: Iterable[RenderedPost]) -> None:
+    """Per announcement a heading, then per post: account, length against limit, problems, the text."""
     out = console()
-    for key, items in by_announcement.items():
+    indent = "    "
+    for key, items in _by_announcement(rendered).items():
         first = items[0].scheduled
-        when = first.scheduled_at.strftime("%a %b %d %Y %H:%M %Z")
-        table = Table(title=f"{key} ({first.kind}) at {when}", title_justify="left", show_lines=True)
-        table.add_column("account")
-        table.add_column("length", justify="right")
-        table.add_column("check")
-        table.add_column("text", overflow="fold")
+        out.print(Text(f"{key} ({first.kind}) at {_when(first)}", style="bold"))
         for item in items:
             post, report = item.scheduled.post, item.report
-            verdict = Text("ok", style="green") if report.ok else Text(
-                "\n".join(p.message for p in report.problems), style="bold red")
-            body = "\n".join([post.text, *(f"↳ {part.text}" for part in post.thread)])
-            if post.media:
-                body += "\n" + " ".join(f"[{Path(m.path).name}]" for m in post.media)
-            table.add_row(f"{post.account}\n({post.platform})", f"{report.length}/{report.limit}",
-                          verdict, Text(body))
-        out.print(table)
+            verdict = Text("ok", style="green") if report.ok else Text(_problems(report.problems), style="bold red")
+            out.print(Text.assemble("  ", (post.account, "bold"), f" ({post.platform})  ",
+                                    f"{report.length}/{report.limit}  ", verdict))
+            for problem in report.problems:
+                out.print(Text(f"    {problem.message}", style="red"), soft_wrap=True)
+            for line in _body_lines(post, out.width - len(indent)):
+                out.print(Text(indent + line if line else ""), soft_wrap=True)
+        out.print()
+
+
+def _body_lines(post: Post, width: int) -> list[str]:
+    lines = wrap_text(post.text, width)
+    for part in post.thread:
+        lines += [("\u21b3 " if n == 0 else "  ") + line for n, line in enumerate(wrap_text(part.text, width - 2))]
+    if post.media:
+        lines.append(" ".join(f"[{Path(m.path).name}]" for m in post.media))
+    return lines
+
+
+def _print_compact(rendered: Iterable[RenderedPost]) -> None:
+    """One line per post: announcement, account, platform, length against limit, problems."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name, justify in (("announcement", "left"), ("account", "left"), ("platform", "left"),
+                          ("length", "right"), ("check", "left")):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    for item in rendered:
+        post, report = item.scheduled.post, item.report
+        verdict = Text("ok", style="green") if report.ok else Text(_problems(report.problems), style="bold red")
+        table.add_row(str(item.scheduled.announcement), post.account, post.platform,
+                      f"{report.length}/{report.limit}", verdict)
+    console().print(table)
+
+
+def _problems(problems: Sequence[Problem]) -> str:
+    return f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+
+
+def _when(scheduled: ScheduledPost) -> str:
+    from promo.times import show_time
+
+    return show_time(scheduled.scheduled_at, scheduled.scheduled_at.tzinfo)  # type: ignore[arg-type]
 
 
 @click.command()
@@ -128,9 +192,25 @@ def check(app: App, platform: str, media_count: int, account: str | None, text: 
     if as_json:
         emit_json(result)
     else:
-        verdict = "fits" if result["ok"] else "does not fit"
-        click.echo(f"{platform}: {result['length']}/{result['limit']} {verdict}")
-        for problem in result["problems"]:
-            click.echo(f"  {problem['message']}")
+        for line in check_lines(result):
+            click.echo(line)
     if not result["ok"]:
         sys.exit(1)
+
+
+def check_lines(result: dict[str, Any]) -> list[str]:
+    """``x: 281/280: 1 over, does not fit`` (the length said once), then each other problem."""
+    counted = f"{result['length']}/{result['limit']}"
+    over, detail, others = result["over"], "", []
+    for problem in result["problems"]:
+        message = problem["message"]
+        if problem["code"] == "too_long" and problem["part"] == 0 and counted in message:
+            detail = message.split(counted, 1)[1].strip(" ,;:")
+        else:
+            others.append(f"  {message}")
+    if over:
+        counted += f": {over} over" + (f" ({detail})" if detail else "")
+    elif result["ok"]:
+        counted += f": {result['limit'] - result['length']} to spare"
+    verdict = "fits" if result["ok"] else "does not fit"
+    return [f"{result['platform']}: {counted}, {verdict}", *others]

@@ -1,4 +1,8 @@
-"""What every command shares: the application context, JSON output and error handling."""
+"""What every command shares: the application context, argument types, JSON output and error handling.
+
+Nothing heavy is imported here at module level (``promo --help`` stays fast): sqlalchemy, rich and
+the settings load inside the functions that need them.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,15 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# A post id as SQLite and PostgreSQL can store it: anything else is a usage error, not a query.
+POST_ID = click.IntRange(1, 2**63 - 1)
+# A typed time this close behind "now" still counts as now ("--at now" is not in the past).
+PAST_GRACE_S = 60
+# How far ahead (or, with --allow-past, behind) a typed time may be.
+MAX_AHEAD_DAYS = 3660
+INTERNAL_ERROR = ("internal error (a bug in promo): {kind}: {message}; run again with PROMO_DEBUG=1 and "
+                  "report the traceback at the project's issue tracker")
+
 
 class App:
     """Settings, accounts and the store, each loaded on first use."""
@@ -43,12 +56,14 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        """The store, migrated to the current schema."""
+        """The store, migrated to the current schema (no check when a SQLite file's stamp is current)."""
         from promo.store.db import make_engine
-        from promo.store.migrate import upgrade
+        from promo.store.migrate import is_current, upgrade
 
-        engine = make_engine(self.settings.database)
-        upgrade(engine)
+        url = self.settings.database
+        engine = make_engine(url)
+        if not is_current(url):
+            upgrade(engine)
         return engine
 
     @cached_property
@@ -61,14 +76,29 @@ class App:
         except ValueError as exc:
             raise PromoError(f"setting timezone (PROMO_TIMEZONE): {exc}") from None
 
-    def moment(self, text: str) -> datetime:
-        """``--at``: ISO 8601 (naive is read in the configured zone), ``now`` or ``now+2h``."""
-        try:
-            from promo.times import parse_moment
+    def account_zone(self, account: Account) -> ZoneInfo:
+        """An ad hoc post's zone: its account's ``timezone`` in promo.toml, else the configured one."""
+        from promo.times import zone
 
-            return parse_moment(text, self.zone)
-        except ValueError as exc:
-            raise PromoError(f"--at: {exc}") from None
+        return zone(account.timezone) if account.timezone else self.zone
+
+    def moment(self, text: str, tz: ZoneInfo, *, allow_past: bool = False, option: str = "--at") -> datetime:
+        """A time a person typed, read in ``tz``; refused if in the past (unless allowed) or too far ahead."""
+        from datetime import timedelta
+
+        from promo.times import parse_moment, show_time, utcnow
+
+        now = utcnow()
+        try:
+            at = parse_moment(text, tz, now)
+        except (ValueError, OverflowError) as exc:
+            raise PromoError(f"{option}: {exc}") from None
+        if abs(at - now) > timedelta(days=MAX_AHEAD_DAYS):
+            direction = "ahead" if at > now else "ago"
+            raise PromoError(f"{option}: {text.strip()!r} is more than {MAX_AHEAD_DAYS // 366} years {direction}")
+        if not allow_past and now - at > timedelta(seconds=PAST_GRACE_S):
+            raise PromoError(f"{option}: {show_time(at, tz)} is in the past; pass --allow-past to queue it anyway")
+        return at
 
     def account(self, name: str) -> Account:
         try:
@@ -76,10 +106,85 @@ class App:
         except KeyError:
             known = ", ".join(sorted(self.accounts)) or "none"
             raise ConfigError(f"unknown account {name!r} in {self.settings.config_file} "
-                              f"(configured: {known})") from None
+                              f"(configured: {known}; 'promo accounts' lists them)") from None
 
 
 pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+class TimeText(click.ParamType):
+    """``--at``: ISO 8601, ``now``, ``now+2h`` or ``+15m``. Checked for form here (a usage error);
+    read in the zone of what it is about by ``App.moment``."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from zoneinfo import ZoneInfo
+
+        from promo.times import parse_moment
+
+        text = str(value)
+        try:
+            parse_moment(text, ZoneInfo("UTC"))
+        except (ValueError, OverflowError) as exc:
+            self.fail(str(exc), param, ctx)
+        return text
+
+
+class Name(click.ParamType):
+    """A name (campaign, account): not blank, at most 100 printable characters."""
+
+    name = "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = _utf8(str(value), self, param, ctx)
+        if not text.strip():
+            self.fail("must not be empty", param, ctx)
+        if len(text) > 100 or not text.isprintable():
+            self.fail(f"{text[:40]!r} is not a name (at most 100 printable characters)", param, ctx)
+        return text
+
+
+class Text(click.ParamType):
+    """Free text (a post, a reason): UTF-8 without NUL characters, at most ``limit`` characters."""
+
+    name = "TEXT"
+
+    def __init__(self, limit: int, *, empty: bool = False) -> None:
+        self.limit, self.empty = limit, empty
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = _utf8(str(value), self, param, ctx)
+        if "\x00" in text:
+            self.fail("contains a NUL character", param, ctx)
+        if not self.empty and not text.strip():
+            self.fail("must not be empty", param, ctx)
+        if len(text) > self.limit:
+            self.fail(f"is {len(text)} characters long (at most {self.limit})", param, ctx)
+        return text
+
+
+def _utf8(text: str, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        kind.fail("is not UTF-8 text", param, ctx)
+    return text
+
+
+TIME = TimeText()
+NAME = Name()
+POST_TEXT = Text(100_000)
+REASON = Text(1000, empty=True)
+
+
+def post_id_argument(func: F) -> F:
+    return click.argument("post_id", metavar="ID", type=POST_ID)(func)  # type: ignore[return-value]
+
+
+def allow_past_option(func: F) -> F:
+    return click.option("--allow-past", is_flag=True,  # type: ignore[return-value]
+                        help="Accept a time in the past (the late-post rule still applies).")(func)
 
 
 def json_option(func: F) -> F:
@@ -91,32 +196,41 @@ def emit_json(value: Any) -> None:
 
 
 def console(stderr: bool = False) -> Console:
+    """Rich output for people: the terminal's width (``COLUMNS``), no colour when piped or ``NO_COLOR``."""
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def run_cli(group: click.Group, argv: Sequence[str] | None = None) -> Any:
-    """Run the CLI: a PromoError becomes one line on stderr and its exit code, never a traceback."""
+    """Run the CLI: every error is one line on stderr and an exit code (2 usage, 1 refused, 70 a bug)."""
     try:
         return group.main(args=list(argv) if argv is not None else None, prog_name="promo",
                           standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        _fail(_usage_line(exc), exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(f"error: {exc.format_message()}", exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except PromoError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(f"error: {exc}", exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
         if os.environ.get("PROMO_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (set PROMO_DEBUG=1 for a traceback)",
-                   err=True)
-        sys.exit(70)
+        _fail(INTERNAL_ERROR.format(kind=type(exc).__name__, message=exc), 70)
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    command = exc.ctx.command_path if exc.ctx else "promo"
+    return f"error: {exc.format_message()} ('{command} --help' shows the usage)"
+
+
+def _fail(line: str, code: int) -> None:
+    click.echo(" ".join(line.split("\n")), err=True)
+    sys.exit(code)

@@ -31,18 +31,22 @@ ENGINE = [sys.executable, "-c", "from promo.cli import main; main()", "run", "-c
 
 @click.command()
 @click.option("--campaign", "campaign_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Campaign file (default: examples/jessica-jones-s3.yaml).")
-@click.option("--timeout", default=60.0, show_default=True, help="Give up after this many seconds.")
+              help="Campaign file, with the accounts and templates of your settings "
+                   "(default: the Jessica Jones seed campaign that ships with promo).")
+@click.option("--timeout", type=click.FloatRange(min=1, max=3600), default=60.0, show_default=True,
+              help="Give up after this many seconds.")
 @pass_app
 def demo(app: App, campaign_file: Path | None, timeout: float) -> None:
     """Publish the Jessica Jones seed campaign to a local outbox, on the embedded engine.
 
-    Loads the campaign, shifts it to start a few seconds from now, runs the real engine (no Redis
-    needed) and shows each post arriving in PROMO_HOME/demo/outbox.jsonl, then a summary.
+    Loads the campaign (it ships with promo: this works in any folder), shifts it to start a few
+    seconds from now, runs the real engine (no Redis needed) and shows each post arriving in
+    PROMO_HOME/demo/outbox.jsonl, then a summary.
 
     \b
     Example:
         promo demo
+        promo demo --campaign campaign.yaml --timeout 120
     """
     out = console()
     try:

@@ -2,17 +2,18 @@
 
 Each command parses its arguments, calls one library function (``promo.manage.status``,
 ``promo.manage.pauses``, ``promo.manage.attention``), which owns its transaction, and prints the
-answer.
+answer (or JSON with ``--json``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
-from promo.cli.common import App, console, emit_json, json_option, pass_app
-from promo.errors import ConfigError
+from promo.cli.common import NAME, REASON, App, emit_json, json_option, pass_app, post_id_argument
+from promo.cli.display import shown_at, style, when
 from promo.manage.attention import resolve as resolve_post
 from promo.manage.attention import retry as retry_post
 from promo.manage.pauses import Scope
@@ -20,6 +21,8 @@ from promo.manage.pauses import pause as pause_posts
 from promo.manage.pauses import resume as resume_posts
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from promo.manage.status import Status
 
 
@@ -29,8 +32,9 @@ if TYPE_CHECKING:
 def status(app: App, as_json: bool) -> None:
     """Broker and database health, last dispatch, counts by state, posts needing attention.
 
-    Exit code 0 when healthy and nothing needs a person, 1 when something needs attention,
-    4 when the broker or database cannot be reached.
+    Times are in the configured zone (PROMO_TIMEZONE), with their offset. Exit code 0 when healthy
+    and nothing needs a person, 1 when something needs attention, 4 when the broker or database
+    cannot be reached.
 
     \b
     Example:
@@ -43,52 +47,54 @@ def status(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        _print_status(report)
+        _print_status(report, app.zone)
     if not report.healthy:
         raise SystemExit(4)
     if report.attention or report.accounts:
         raise SystemExit(1)
 
 
-def _print_status(report: Status) -> None:
-    from rich.table import Table
-
-    out = console()
-    mark = {True: "[green]ok[/]", False: "[red]unreachable[/]"}
-    out.print(f"broker    {mark[report.broker_ok]}  {report.broker}  {report.broker_error or ''}")
-    out.print(f"database  {mark[report.database_ok]}  {report.database_error or ''}")
-    out.print(f"last dispatch {report.last_dispatch or 'never'}, last sweep {report.last_sweep or 'never'}")
-    out.print("  ".join(f"{state} {count}" for state, count in report.counts.items() if count) or "no posts")
+def _print_status(report: Status, tz: ZoneInfo) -> None:
+    mark = {True: style("ok", "green"), False: style("unreachable", "red")}
+    click.echo(f"broker    {mark[report.broker_ok]}  {report.broker}  {report.broker_error or ''}".rstrip())
+    click.echo(f"database  {mark[report.database_ok]}  {report.database_error or ''}".rstrip())
+    last = [f"last {what} {shown_at(value, tz) if value else 'never'}"
+            for what, value in (("dispatch", report.last_dispatch), ("sweep", report.last_sweep))]
+    click.echo(", ".join(last))
+    click.echo("  ".join(f"{state} {count}" for state, count in report.counts.items() if count) or "no posts")
     for hold in report.holds:
-        out.print(f"[yellow]paused:[/] {hold} ('promo resume' releases it)")
+        click.echo(f"paused: {hold} ('promo resume' releases it)")
     for account in report.accounts:
-        until = f" blocked until {account['blocked_until']}" if account["blocked_until"] else ""
-        out.print(f"[yellow]account {account['account']}:[/]{until} {account['reason']}")
+        until = f" blocked until {shown_at(account['blocked_until'], tz)};" if account["blocked_until"] else ""
+        click.echo(f"account {account['account']}:{until} {account['reason']}".rstrip(" ;"))
     if report.attention:
-        table = Table("id", "state", "account", "scheduled", "reason", "next step", title="Needs attention")
-        for post in report.attention:
-            table.add_row(
-                str(post["id"]),
-                post["status"],
-                post["account"],
-                post["scheduled_at"],
-                post["reason"],
-                post["next_step"],
-            )
-        out.print(table)
+        click.echo(style(f"needs attention ({len(report.attention)}):", "yellow"))
+    for post in report.attention:
+        click.echo("  " + _attention_line(post, tz))
+
+
+def _attention_line(post: dict[str, Any], tz: ZoneInfo) -> str:
+    """``#12 failed  jj-x  2027-06-14 00:01 -07:00  <reason> (next: ...)``: one line, nothing cut."""
+    reason = post["reason"] or "no reason recorded"
+    next_step = "" if "promo " in reason else f" (next: {post['next_step']})"
+    when_due = shown_at(post["scheduled_at"], tz)
+    return f"#{post['id']} {post['status']}  {post['account']}  {when_due}  {reason}{next_step}"
 
 
 def _scope_options(func: Any) -> Any:
-    func = click.option("--account", help="Only this account's posts.")(func)
-    return click.option("--campaign", help="Only this campaign's posts.")(func)
+    func = click.option("--account", type=NAME, help="Only this account's posts.")(func)
+    return click.option("--campaign", type=NAME, help="Only this campaign's posts.")(func)
 
 
 @click.command()
 @_scope_options
-@click.option("--reason", default="", help="Why, for the event log.")
+@click.option("--reason", default="", type=REASON, help="Why, for the event log.")
+@json_option
 @pass_app
-def pause(app: App, campaign: str | None, account: str | None, reason: str) -> None:
+def pause(app: App, campaign: str | None, account: str | None, reason: str, as_json: bool) -> None:
     """Hold posts (all, one campaign or one account) without failing them.
+
+    The campaign must be in the store and the account in promo.toml; nothing is written otherwise.
 
     \b
     Example:
@@ -96,14 +102,18 @@ def pause(app: App, campaign: str | None, account: str | None, reason: str) -> N
         promo pause
     """
     scope = Scope.of(campaign, account)
-    count = pause_posts(app.engine, scope, reason=reason)
+    count = pause_posts(app.engine, scope, reason=reason, accounts=set(app.accounts))
+    if as_json:
+        emit_json({"paused": scope.describe(), "scope": scope.kind, "value": scope.value, "posts": count})
+        return
     click.echo(f"paused {scope.describe()}: {count} post(s) held; 'promo resume' releases them")
 
 
 @click.command()
 @_scope_options
+@json_option
 @pass_app
-def resume(app: App, campaign: str | None, account: str | None) -> None:
+def resume(app: App, campaign: str | None, account: str | None, as_json: bool) -> None:
     """Release paused posts. Without options, every pause is lifted.
 
     Posts too late for their message by now are held for a person instead of being sent.
@@ -115,29 +125,47 @@ def resume(app: App, campaign: str | None, account: str | None) -> None:
     """
     scope = Scope.of(campaign, account) if (campaign or account) else None
     count = resume_posts(app.engine, scope)
-    click.echo(f"resumed {scope.describe() if scope else 'every pause'}: {count} post(s) released")
+    what = scope.describe() if scope else "every pause"
+    if as_json:
+        emit_json({"resumed": what, "posts": count})
+        return
+    click.echo(f"resumed {what}: {count} post(s) released")
 
 
 @click.command()
-@click.argument("post_id", type=int)
+@post_id_argument
+@json_option
 @pass_app
-def retry(app: App, post_id: int) -> None:
+def retry(app: App, post_id: int, as_json: bool) -> None:
     """Send a failed (or held) post again, now.
 
     \b
     Example:
         promo retry 42
     """
-    retry_post(app.engine, post_id)
-    click.echo(f"post {post_id} scheduled to go out now")
+    view = retry_post(app.engine, post_id)
+    if as_json:
+        emit_json(view.to_dict(app.zone))
+        return
+    click.echo(f"post {post_id} scheduled to go out now ({when(view.due_at, app.zone)})")
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 2000 or not value.isprintable():
+        raise click.BadParameter(f"{value[:60]!r} is not an http(s) URL (the post's address on the platform)")
+    return value
 
 
 @click.command()
-@click.argument("post_id", type=int)
-@click.option("--published", "url", metavar="URL", help="It is on the platform, here.")
+@post_id_argument
+@click.option("--published", "url", metavar="URL", callback=_url, help="It is on the platform, here.")
 @click.option("--not-published", "not_published", is_flag=True, help="It is not there: send it again.")
+@json_option
 @pass_app
-def resolve(app: App, post_id: int, url: str | None, not_published: bool) -> None:
+def resolve(app: App, post_id: int, url: str | None, not_published: bool, as_json: bool) -> None:
     """Settle an unknown post after checking the platform: published (with its URL) or not.
 
     \b
@@ -146,6 +174,9 @@ def resolve(app: App, post_id: int, url: str | None, not_published: bool) -> Non
         promo resolve 42 --not-published
     """
     if bool(url) == not_published:
-        raise ConfigError("give exactly one of --published URL or --not-published")
+        raise click.UsageError("give exactly one of --published URL or --not-published")
     target = resolve_post(app.engine, post_id, published_url=url)
+    if as_json:
+        emit_json({"id": post_id, "status": target, "url": url})
+        return
     click.echo(f"post {post_id} is now {target}")

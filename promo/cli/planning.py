@@ -1,4 +1,4 @@
-"""``promo apply``: plan a campaign file against the queue, show the plan, confirm, write it."""
+"""``promo apply``: plan a campaign file against the queue, show the plan, warn, confirm, write it."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from pathlib import Path
 import click
 
 from promo.cli.common import App, emit_json, json_option, pass_app
-from promo.cli.display import report_broken, when
+from promo.cli.display import report_broken, style, when
+from promo.manage.accounts import credential_warnings
+from promo.manage.posts import late_warnings
 from promo.planning.apply import apply_plan
 from promo.planning.campaign import RulesBroken, plan_campaign_file
 from promo.planning.plan import ApplyResult, Plan, PlanEntry
+from promo.times import utcnow
 
 _COLOUR = {"created": "green", "changed": "yellow", "cancelled": "red", "locked": "magenta"}
 
 
 @click.command()
-@click.argument("campaign", type=click.Path(path_type=Path))
+@click.argument("campaign", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before writing (asked only on a terminal).")
 @json_option
@@ -27,6 +30,8 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
 
     The plan lists new, changed (and what changed), cancelled (no longer in the file) and locked
     posts (already sent: an edit never re-queues them). Applying the same file twice changes nothing.
+    Before writing, it warns (on stderr, and under "warnings" with --json) about posts already late
+    and about accounts whose credentials are missing. Answering no at the prompt exits 1.
 
     \b
     Example:
@@ -39,37 +44,56 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
     except RulesBroken as broken:
         report_broken(broken)
         raise SystemExit(1) from None
+    warnings = _warnings(app, plan)
     if as_json and (dry_run or not plan.writes):
-        emit_json({**plan.to_dict(), "applied": False})
+        emit_json({**plan.to_dict(), "applied": False, "warnings": warnings})
         return
+    asking = not (yes or as_json or dry_run) and plan.writes and interactive()
     if not as_json:
-        _print_plan(plan, dry_run)
+        _print_plan(plan, dry_run, show_summary=asking or dry_run or not plan.writes)
+        for line in warnings:
+            click.echo(f"warning: {line}", err=True)
     if dry_run or not plan.writes:
         return
-    if not yes and not as_json and sys.stdin.isatty() and not click.confirm("Apply this plan?"):
-        raise click.exceptions.Abort()
+    if asking and not click.confirm("Apply this plan?"):
+        click.echo("nothing written", err=True)
+        raise SystemExit(1)
     result = apply_plan(app.engine, plan)
     if as_json:
-        emit_json({**result.to_dict(), "applied": True})
+        emit_json({**result.to_dict(), "applied": True, "warnings": warnings})
     else:
-        _print_result(plan, result)
+        _print_result(plan, result, asked=asking)
 
 
-def _print_plan(plan: Plan, dry_run: bool) -> None:
+def interactive() -> bool:
+    """Whether a person can answer the prompt (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _warnings(app: App, plan: Plan) -> list[str]:
+    """Posts the plan writes that are already late, and accounts it posts to that lack credentials."""
+    used = {e.account for e in plan.entries if e.action in ("created", "changed", "unchanged")}
+    accounts = [app.accounts[name] for name in sorted(used) if name in app.accounts]
+    return late_warnings(plan, app.accounts, app.settings, utcnow()) + credential_warnings(accounts)
+
+
+def _print_plan(plan: Plan, dry_run: bool, *, show_summary: bool) -> None:
     _print_entries(plan.entries, plan)
-    click.echo(plan.summary())
+    if show_summary:
+        click.echo(plan.summary())
     if dry_run and plan.writes:
         click.echo("dry run: nothing written")
     elif not plan.writes:
         click.echo("nothing to apply")
 
 
-def _print_result(plan: Plan, result: ApplyResult) -> None:
-    """What was written; the posts that moved while applying (and so were not written) first."""
+def _print_result(plan: Plan, result: ApplyResult, *, asked: bool) -> None:
+    """What was written (the summary, unless the prompt just showed it); posts that moved meanwhile first."""
     raced = result.by_action("locked")
     if len(raced) > len(plan.by_action("locked")):
         _print_entries(tuple(e for e in raced if e.reason.startswith("not written")), plan)
-    click.echo(f"applied: {result.summary()}")
+    changed = result.summary() != plan.summary()
+    click.echo(f"applied: {result.summary()}" if changed or not asked else "applied")
 
 
 def _print_entries(entries: tuple[PlanEntry, ...], plan: Plan) -> None:
@@ -77,7 +101,7 @@ def _print_entries(entries: tuple[PlanEntry, ...], plan: Plan) -> None:
     tz = plan.zone
     for action in ("created", "changed", "cancelled", "locked"):
         for entry in (e for e in entries if e.action == action):
-            label = click.style(f"{action:<9}", fg=_COLOUR[action])
+            label = style(f"{action:<9}", _COLOUR[action])
             post = f"#{entry.post_id}" if entry.post_id else "new"
             what = "; ".join(entry.changes)
             if entry.reason:

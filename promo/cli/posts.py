@@ -1,7 +1,8 @@
 """``promo queue``, ``show``, ``cancel``, ``reschedule`` and ``post``: the queue as people handle it.
 
 Thin: each command parses its arguments, calls one function of ``promo.manage.posts`` and prints
-the answer.
+the answer. A time a person types is read in the zone of what it is about (the post's campaign, or
+an ad hoc post's account) and echoed back with that zone's offset.
 """
 
 from __future__ import annotations
@@ -11,77 +12,96 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from promo.cli.common import App, console, emit_json, json_option, pass_app
-from promo.cli.display import when
+from promo.cli.common import (
+    NAME,
+    POST_TEXT,
+    TIME,
+    App,
+    allow_past_option,
+    console,
+    emit_json,
+    json_option,
+    pass_app,
+    post_id_argument,
+)
+from promo.cli.display import history_lines, table, when
 from promo.manage.posts import (
     PostDetail,
     PostView,
+    QueuePage,
     campaign_zones,
     create_adhoc,
     get_post,
-    list_posts,
+    post_zone,
+    queue_posts,
 )
 from promo.manage.posts import cancel as cancel_post
 from promo.manage.posts import reschedule as move_post
 from promo.store import states
 
-TEXT_WIDTH = 60
+MAX_LIMIT = 100_000
 
 
 @click.command()
 @click.option("--status", "-s", type=click.Choice(states.ALL), multiple=True, help="Only these states.")
-@click.option("--campaign", "-c", help="Only this campaign (its id).")
-@click.option("--account", "-a", help="Only this account.")
-@click.option("--limit", "-n", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--campaign", "-c", type=NAME, help="Only this campaign (its id).")
+@click.option("--account", "-a", type=NAME, help="Only this account.")
+@click.option("--all", "show_all", is_flag=True, help="Also the history: published, failed, unknown, cancelled.")
+@click.option("--limit", "-n", type=click.IntRange(1, MAX_LIMIT), default=200, show_default=True,
+              help="At most this many posts (upcoming ones first).")
 @json_option
 @pass_app
-def queue(app: App, status: tuple[str, ...], campaign: str | None, account: str | None, limit: int,
-          as_json: bool) -> None:
-    """List posts in the order they go out, times in the configured zone (with their offset).
+def queue(app: App, status: tuple[str, ...], campaign: str | None, account: str | None, show_all: bool,
+          limit: int, as_json: bool) -> None:
+    """List upcoming posts, soonest first, each time in its campaign's zone (with its offset).
+
+    Upcoming means scheduled, queued, publishing, paused or held; --all adds the history (newest
+    first), --status picks states.
 
     \b
     Example:
         promo queue
-        promo queue --status scheduled --campaign jessica-jones-s3
+        promo queue --all --campaign jessica-jones-s3
         promo queue --status failed --status unknown --json
     """
-    posts = list_posts(app.engine, status=status or None, campaign=campaign, account=account, limit=limit)
-    zones = _zones(app, posts)
+    page = queue_posts(app.engine, status=status or None, campaign=campaign, account=account,
+                       history=show_all, limit=limit)
+    zones = _zones(app, page.posts)
     if as_json:
-        emit_json([p.to_dict(zones[p.campaign]) for p in posts])
+        emit_json([p.to_dict(zones[p.id]) for p in page.posts])
         return
-    if not posts:
-        click.echo("no posts")
+    if not page.posts:
+        click.echo("no posts" if show_all or status else "no upcoming posts ('promo queue --all' shows history)")
         return
-    _print_posts(posts, zones)
+    _print_posts(page, zones)
 
 
-def _zones(app: App, posts: list[PostView]) -> dict[str | None, ZoneInfo]:
-    """Each campaign's posts in the campaign's zone; ad hoc posts in the configured one."""
+def _zones(app: App, posts: list[PostView]) -> dict[int, ZoneInfo]:
+    """Each post's zone: its campaign's, else (ad hoc) its account's, else the configured one."""
     zones = campaign_zones(app.engine, {p.campaign for p in posts})
-    fallback = app.zone
-    return {p.campaign: zones.get(p.campaign or "", fallback) for p in posts}
+    return {p.id: zones.get(p.campaign or "") or _account_zone(app, p.account) for p in posts}
 
 
-def _print_posts(posts: list[PostView], zones: Mapping[str | None, ZoneInfo]) -> None:
-    from rich.table import Table  # here, not above: 'promo queue --json' and an empty queue skip rich
+def _account_zone(app: App, name: str) -> ZoneInfo:
+    account = app.accounts.get(name)
+    return app.account_zone(account) if account is not None else app.zone
 
-    table = Table(box=None, header_style="bold")
-    for column in ("id", "status", "due", "account", "announcement", "text"):
-        table.add_column(column, no_wrap=column != "text", overflow="fold")
-    for post in posts:
-        text = post.text if len(post.text) <= TEXT_WIDTH else post.text[:TEXT_WIDTH - 1] + "…"
-        where = f"{post.campaign}/{post.announcement}" if post.campaign else "(ad hoc)"
-        table.add_row(str(post.id), post.status, when(post.due_at, zones[post.campaign]), post.account,
-                      where, text.replace("\n", " "))
-    out = console()
-    if not out.is_terminal:
-        out.width = 200  # piped: don't squeeze the table into 80 columns
-    out.print(table)
+
+def _print_posts(page: QueuePage, zones: Mapping[int, ZoneInfo]) -> None:
+    """The table: the campaign column only when the posts come from more than one campaign."""
+    several = len({p.campaign for p in page.posts}) > 1
+    headers = ("id", "status", "due", "account", *(("campaign",) if several else ()), "announcement", "text")
+    rows = [(str(p.id), p.status, when(p.due_at, zones[p.id]), p.account,
+             *((p.campaign or "-",) if several else ()), p.announcement or "(ad hoc)", p.text)
+            for p in page.posts]
+    for line in table(console(), headers, rows, flexible=("campaign", "text")):
+        click.echo(line)
+    if page.total > len(page.posts):
+        click.echo(f"{len(page.posts)} of {page.total} shown; --limit {min(page.total, MAX_LIMIT)} shows them all")
 
 
 @click.command()
-@click.argument("post_id", metavar="ID", type=int)
+@post_id_argument
 @json_option
 @pass_app
 def show(app: App, post_id: int, as_json: bool) -> None:
@@ -93,7 +113,7 @@ def show(app: App, post_id: int, as_json: bool) -> None:
         promo show 12 --json
     """
     detail = get_post(app.engine, post_id)
-    tz = _zones(app, [detail.view])[detail.view.campaign]
+    tz = _zones(app, [detail.view])[detail.view.id]
     if as_json:
         emit_json(detail.to_dict(tz))
         return
@@ -115,14 +135,12 @@ def _print_detail(detail: PostDetail, tz: ZoneInfo) -> None:
         for media in part.media:
             click.echo(f"  media: {media.path}" + (f" (alt: {media.alt})" if media.alt else ""))
     click.echo("\nhistory:")
-    for event in detail.events:
-        move = f"{event.from_status or ''} -> {event.to_status}" if event.to_status else ""
-        extra = ", ".join(f"{k}={v}" for k, v in event.detail.items())
-        click.echo(f"  {when(event.at, tz)}  {event.action:<11} {move:<24} {event.actor}  {extra}".rstrip())
+    for line in history_lines(detail.events, tz, view.reason):
+        click.echo(f"  {line}")
 
 
 @click.command()
-@click.argument("post_id", metavar="ID", type=int)
+@post_id_argument
 @json_option
 @pass_app
 def cancel(app: App, post_id: int, as_json: bool) -> None:
@@ -134,52 +152,60 @@ def cancel(app: App, post_id: int, as_json: bool) -> None:
     """
     view = cancel_post(app.engine, post_id, actor="cli")
     if as_json:
-        emit_json(view.to_dict(app.zone))
+        emit_json(view.to_dict(_zones(app, [view])[view.id]))
         return
     click.echo(f"post {view.id} cancelled ({view.account}, {view.announcement or 'ad hoc'})")
 
 
 @click.command()
-@click.argument("post_id", metavar="ID", type=int)
-@click.option("--at", "at", required=True,
-              help="New time: ISO 8601, naive in the configured zone, or now+2h.")
+@post_id_argument
+@click.option("--at", "at", required=True, type=TIME,
+              help="New time: ISO 8601 (without an offset, read in the post's campaign zone), now+2h, +15m.")
+@allow_past_option
 @json_option
 @pass_app
-def reschedule(app: App, post_id: int, at: str, as_json: bool) -> None:
+def reschedule(app: App, post_id: int, at: str, allow_past: bool, as_json: bool) -> None:
     """Move a post that has not been sent to a new time. Its embargo (not_before) still holds.
+
+    A time without an offset is read in the zone of the post's campaign (an ad hoc post: its
+    account's zone, else the configured one). A time in the past needs --allow-past.
 
     \b
     Example:
-        promo reschedule 12 --at "2019-06-21 00:01"
         promo reschedule 12 --at now+2h
+        promo reschedule 12 --at "2031-06-21 00:01"
     """
-    view = move_post(app.engine, post_id, app.moment(at), actor="cli")
-    tz = app.zone
+    tz = post_zone(app.engine, post_id, lambda name: _account_zone(app, name))
+    view = move_post(app.engine, post_id, app.moment(at, tz, allow_past=allow_past), actor="cli")
     if as_json:
         emit_json(view.to_dict(tz))
         return
-    click.echo(f"post {view.id} {view.status} for {when(view.scheduled_at, tz)}")
+    click.echo(f"post {view.id} {view.status} for {when(view.scheduled_at, tz)} ({tz.key})")
 
 
 @click.command()
-@click.argument("text")
-@click.option("--account", "-a", "account_name", required=True, help="Account name from promo.toml.")
-@click.option("--at", "at", default="now", show_default=True,
-              help="When: ISO 8601, naive in the configured zone, or now+2h.")
+@click.argument("text", type=POST_TEXT)
+@click.option("--account", "-a", "account_name", required=True, type=NAME, help="Account name from promo.toml.")
+@click.option("--at", "at", default="now", show_default=True, type=TIME,
+              help="When: ISO 8601 (without an offset, read in the account's zone), now+2h, +15m.")
+@allow_past_option
 @json_option
 @pass_app
-def post(app: App, text: str, account_name: str, at: str, as_json: bool) -> None:
+def post(app: App, text: str, account_name: str, at: str, allow_past: bool, as_json: bool) -> None:
     """Queue an ad hoc post for one account, checked against its platform's rules first.
+
+    A time without an offset is read in the account's zone (``timezone`` in promo.toml), else the
+    configured one. A time in the past needs --allow-past.
 
     \b
     Example:
-        promo post --account jj-mastodon --at "2019-06-14 09:00" "Jessica Jones season 3 is out now"
         promo post -a jj-x --at now+15m "Tonight: Jessica Jones season 3"
+        promo post --account jj-mastodon --at "2031-06-14 09:00" "Season 4 is out now"
     """
     account = app.account(account_name)
-    view = create_adhoc(app.engine, account, text, app.moment(at), actor="cli")
-    tz = app.zone
+    tz = app.account_zone(account)
+    view = create_adhoc(app.engine, account, text, app.moment(at, tz, allow_past=allow_past), actor="cli")
     if as_json:
         emit_json(view.to_dict(tz))
         return
-    click.echo(f"post {view.id} scheduled for {view.account} at {when(view.scheduled_at, tz)}")
+    click.echo(f"post {view.id} scheduled for {view.account} at {when(view.scheduled_at, tz)} ({tz.key})")

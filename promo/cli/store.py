@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
-from promo.cli.common import App, pass_app
+from promo.cli.common import App, emit_json, json_option, pass_app
 from promo.settings import mask_url
 from promo.store.migrate import current_revision
 
 
 @click.command()
+@json_option
 @pass_app
-def migrate(app: App) -> None:
+def migrate(app: App, as_json: bool) -> None:
     """Create or upgrade the database tables (safe to run twice, or from two places at once).
 
     \b
@@ -20,4 +21,8 @@ def migrate(app: App) -> None:
         PROMO_DATABASE_URL=postgresql://promo:pw@db/promo promo migrate
     """
     engine = app.engine  # opening the store migrates it
-    click.echo(f"{mask_url(app.settings.database)}: at revision {current_revision(engine)}")
+    database, revision = mask_url(app.settings.database), current_revision(engine)
+    if as_json:
+        emit_json({"database": database, "revision": revision})
+        return
+    click.echo(f"{database}: at revision {revision}")

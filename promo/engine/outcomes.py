@@ -33,6 +33,7 @@ from promo.store.ledger import single_transition, transition
 from promo.times import iso
 
 log = logging.getLogger("promo.engine.outcomes")
+events = logging.getLogger("promo.events")  # one record per post event, drawn by ``promo run`` (cli/events.py)
 
 # The outcome of a message that finds its post already moved on: nothing was done.
 DUPLICATE = "duplicate"
@@ -100,7 +101,16 @@ def record_failure(runtime: Runtime, row: Attempt, attempt_id: str, exc: BaseExc
                            **outcome.values)
     level = logging.INFO if outcome.target == states.SCHEDULED else logging.WARNING
     log.log(level, "post %s -> %s: %s", row.id, outcome.target, outcome.values.get("reason"))
+    if moved:
+        announce(level, row.id, row.account, outcome.target, reason=outcome.values.get("reason"))
     return outcome.target if moved else DUPLICATE
+
+
+def announce(level: int, post_id: int, account: str, outcome: str, *, url: str | None = None,
+             reason: str | None = None) -> None:
+    """Tell whoever listens on ``promo.events`` (``promo run``) what became of a post: no extra query."""
+    events.log(level, "post %s  %s  %s  %s", post_id, account, outcome, url or reason or "",
+               extra={"post_id": post_id, "account": account, "outcome": outcome, "url": url, "reason": reason})
 
 
 def outcome_for(exc: BaseException, row: Attempt, settings: Settings, now: datetime) -> Outcome:

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from promo import errors
-from promo.engine.outcomes import DUPLICATE, record_failure, record_published
+from promo.engine.outcomes import DUPLICATE, announce, record_failure, record_published
 from promo.engine.policies import lateness_reason, send_time
 from promo.engine.ratelimits import take_slot
 from promo.engine.runtime import Runtime
@@ -253,4 +253,7 @@ def _call_adapter(
         published = adapter.publish(post, journal)
     except Exception as exc:
         return record_failure(runtime, row, attempt_id, exc, clock())
-    return record_published(runtime, row.id, attempt_id, published, clock())
+    outcome = record_published(runtime, row.id, attempt_id, published, clock())
+    if outcome == states.PUBLISHED:
+        announce(logging.INFO, row.id, row.account, outcome, url=published.url)
+    return outcome

@@ -1,10 +1,12 @@
 """Settle ``unknown`` posts by asking the platform, through the adapter's ``lookup``.
 
-``lookup`` answers ``Published`` (it is there: record its id and URL), ``None`` (certainly not
-there: schedule it again), or raises ``Ambiguous`` when the platform cannot tell (X without a
-match, Telegram): the post stays ``unknown`` with a reason and ``promo status`` shows it to a person,
-who runs ``promo resolve``. A post is looked up only after it has been unknown for a settling time,
-so a platform still processing a slow request is not asked too early.
+``lookup`` answers ``Published`` (it is there: record its id and URL), ``NotPublished`` (certainly
+not there: schedule it again, under the same fence) or ``CannotTell`` (a Telegram or Slack message
+sent without an answer, a LinkedIn comment not found): the post stays ``unknown`` with the reason
+and the ``promo resolve`` hint, and ``promo status`` shows it to a person. A look-up that fails on
+the way (a timeout, a 500) is "cannot tell" too, and is asked again on the next run. Never a blind
+re-send. A post is looked up only after it has been unknown for a settling time, so a platform
+still processing a slow request is not asked too early.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from promo.engine.outcomes import record_published
 from promo.engine.publishing import DbJournal
 from promo.engine.runtime import Runtime
 from promo.errors import PromoError
-from promo.posts import Post
+from promo.posts import CannotTell, Lookup, Post, Published
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import transition
@@ -65,20 +67,21 @@ def _settle_one(runtime: Runtime, row: PostRow, now: datetime, done: Reconciled)
     post = Post.from_payload(row.platform, row.account, row.payload, row.idempotency_key)
     journal = DbJournal(runtime.db, row.id, row.attempt_id or "", row.journal)
     try:
-        found = runtime.adapter(row.account, row.platform).lookup(post, journal)
+        found: Lookup = runtime.adapter(row.account, row.platform).lookup(post, journal)
     except PromoError as exc:
-        _undecided(
-            runtime,
-            row,
-            f"the platform cannot tell whether it went out ({exc}); " + ASK_A_PERSON.format(id=row.id),
-            now,
-        )
+        found = CannotTell(f"the look-up failed: {exc}")
+    if isinstance(found, CannotTell):
+        _undecided(runtime, row, f"the platform cannot tell whether it went out ({found.reason}); "
+                   + ASK_A_PERSON.format(id=row.id), now)
         done.undecided.append(row.id)
-        return
-    if found is not None:
+    elif isinstance(found, Published):
         record_published(runtime, row.id, row.attempt_id or "", found, now, action="reconciled")
         done.published.append(row.id)
-        return
+    else:
+        _send_again(runtime, row, found.reason, now, done)
+
+
+def _send_again(runtime: Runtime, row: PostRow, why: str, now: datetime, done: Reconciled) -> None:
     with transaction(runtime.db) as session:
         if transition(
             session,
@@ -90,8 +93,9 @@ def _settle_one(runtime: Runtime, row: PostRow, now: datetime, done: Reconciled)
             attempt_id=row.attempt_id,
             now=now,
             due_at=now,
-            detail={"found": False},
-            reason="the platform has no such post: sending it again",
+            detail={"found": False, "why": why},
+            reason=f"the platform has no such post ({why}): sending it again" if why
+            else "the platform has no such post: sending it again",
         ):
             done.rescheduled.append(row.id)
 

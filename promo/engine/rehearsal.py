@@ -22,7 +22,7 @@ from promo.accounts import Account
 from promo.errors import PostInvalid
 from promo.platforms.outbox import OutboxAdapter
 from promo.platforms.registry import rules_for
-from promo.posts import Journal, Post, Published, Report
+from promo.posts import Journal, Lookup, NotPublished, Post, Published, Report
 from promo.settings import Settings
 from promo.store import states
 from promo.store.db import make_engine
@@ -54,8 +54,8 @@ class RehearsalAdapter:
             return Published(f"dry-run:{post.idempotency_key}")
         return self._outbox().publish(post, journal)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        return self._outbox().lookup(post, journal) if self.outbox is not None else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        return self._outbox().lookup(post, journal) if self.outbox is not None else NotPublished("a dry run")
 
     def verify(self) -> str:
         return "rehearsal (nothing is sent)"

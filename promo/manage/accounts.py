@@ -16,13 +16,32 @@ def credential_states(account: Account) -> dict[str, str]:
     return {c: ("set" if c in account.credentials else "missing") for c in account.spec.credentials}
 
 
+def credential_variables(account: Account) -> dict[str, str]:
+    """``{"access_token": "PROMO_ACCOUNT_JJ_X_ACCESS_TOKEN"}``: where each credential is read from."""
+    return {c: account.variable(c) for c in account.spec.credentials}
+
+
+def missing_credentials(account: Account) -> list[str]:
+    """The variables an account still needs set (by the name configured with ``*_env``, if any)."""
+    return [account.variable(c) for c in account.spec.credentials if c not in account.credentials]
+
+
+def credential_warnings(accounts: Iterable[Account]) -> list[str]:
+    """One line per account whose credentials are missing (its posts would fail)."""
+    return [f"account {account.name} ({account.platform}): credentials missing, set "
+            f"{', '.join(missing)} (its posts will fail until then)"
+            for account in accounts if (missing := missing_credentials(account))]
+
+
 def describe(account: Account) -> dict[str, Any]:
-    """What may be shown about an account: platform, API base URL, which credentials are set."""
+    """What may be shown about an account: platform, API base URL, zone, which credentials are set."""
     return {
         "name": account.name,
         "platform": account.platform,
         "base_url": account.base_url or account.spec.default_base_url,
+        "timezone": account.timezone,
         "credentials": credential_states(account),
+        "variables": credential_variables(account),
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from promo.engine.policies import lateness_for_retry
 from promo.errors import NotFound, TransitionRefused
+from promo.manage.posts import PostView
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import transition
@@ -24,10 +25,13 @@ from promo.store.tables import PostRow
 from promo.times import utcnow
 
 
-def retry(engine: Engine, post_id: int, *, actor: str = "cli", now: datetime | None = None) -> None:
-    """Send a failed or held post again, now, in one transaction."""
+def retry(engine: Engine, post_id: int, *, actor: str = "cli", now: datetime | None = None) -> PostView:
+    """Send a failed or held post again, now, in one transaction. Returns the post as it is now."""
     with transaction(engine) as session:
         _retry(session, post_id, actor, now or utcnow())
+        row = _row(session, post_id)
+        session.refresh(row)
+        return PostView.of(row)
 
 
 def resolve(
@@ -46,7 +50,7 @@ def resolve(
 def _row(session: Session, post_id: int) -> PostRow:
     row = session.get(PostRow, post_id)
     if row is None:
-        raise NotFound(f"no post with id {post_id} ('promo queue' lists them)")
+        raise NotFound(f"no post with id {post_id} ('promo queue --all' lists them)")
     return row
 
 

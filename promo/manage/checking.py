@@ -12,12 +12,14 @@ from promo.rules.bluesky import facets
 
 def check_text(platform: str, text: str, media_count: int = 0,
                options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``{platform, length, limit, ok, problems}`` (Bluesky adds ``facets`` with UTF-8 byte offsets)."""
+    """``{platform, length, limit, over, ok, problems}``: ``over`` is how many the text is over its
+    limit (0 if it fits). Bluesky adds ``facets`` with UTF-8 byte offsets."""
     rules = rules_for(platform, options)
     media = tuple(Media(f"image-{n + 1}.png", "image", 0, "image/png") for n in range(media_count))
     report = rules.check(Post.single(platform, "check", text, *media))
     result: dict[str, Any] = {
-        "platform": platform, "length": report.length, "limit": report.limit, "ok": report.ok,
+        "platform": platform, "length": report.length, "limit": report.limit,
+        "over": max(0, report.length - report.limit), "ok": report.ok,
         "problems": [p.to_dict() for p in report.problems],
     }
     if platform == "bluesky":

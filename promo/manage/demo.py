@@ -1,7 +1,11 @@
 """``promo demo``: the seed campaign published to a local outbox, on the embedded engine.
 
-A fresh demo home (``PROMO_HOME/demo``) gets its own SQLite store and embedded broker. The
-campaign is planned as ``promo apply`` would, its announcements shifted to start three seconds from
+The seed (the Jessica Jones season 3 campaign, its accounts and media) ships inside the package in
+``seed/`` (the same files as the repository's ``examples/`` and ``promo.toml``; a test keeps them
+identical) and renders with the starter project's templates, so the demo runs from any folder.
+
+A fresh demo home (``PROMO_HOME/demo``) gets its own SQLite store and embedded broker. The campaign
+is planned as ``promo apply`` would, its announcements shifted to start three seconds from
 now and compressed to one second apart (order kept), and applied. Then the engine is started in
 ``outbox`` mode by the caller's ``start_engine`` (the CLI runs ``promo run`` in a subprocess), and
 the ledger and the outbox are polled until every post has settled. Progress goes to the caller's
@@ -37,7 +41,9 @@ from promo.store.migrate import upgrade
 from promo.store.tables import PostRow
 from promo.times import utcnow
 
-DEFAULT_CAMPAIGN = Path("examples/jessica-jones-s3.yaml")
+SEED_DIR = Path(__file__).resolve().parent / "seed"
+SEED_CAMPAIGN = SEED_DIR / "jessica-jones-s3.yaml"
+SEED_CONFIG = SEED_DIR / "promo.toml"
 FIRST_POST_IN_S = 3.0
 GAP_S = 1.0
 POLL_S = 0.2
@@ -109,16 +115,17 @@ def run_demo(settings: Settings, start_engine: EngineStarter, *, campaign_file: 
              timeout: float = 60.0, report: Callable[[DemoEvent], None] = lambda event: None) -> DemoResult:
     """Queue the campaign in a fresh demo home, run the engine until every post settles (or
     ``timeout`` seconds pass), and say how each post ended."""
-    path = campaign_file or DEFAULT_CAMPAIGN
-    if not path.is_file():
-        raise ConfigError(f"{path}: campaign file not found (run 'promo demo' in the promo checkout, "
-                          "or pass --campaign FILE)")
+    source = seed_source() if campaign_file is None else Source(
+        campaign_file, settings.config_file, settings.templates_dir)
+    if not source.campaign.is_file():
+        raise ConfigError(f"{source.campaign}: campaign file not found (leave out --campaign to use the "
+                          "Jessica Jones seed campaign)")
     home = _fresh_home(settings.home / "demo")
     database = f"sqlite:///{(home / 'promo.db').as_posix()}"
     engine = make_engine(database)
     try:
-        total = _queue_campaign(engine, settings, path, report)
-        with start_engine(engine_environment(settings, home, database), home / "engine.log"):
+        total = _queue_campaign(engine, source, report)
+        with start_engine(engine_environment(source.config, home, database), home / "engine.log"):
             settled = _watch(engine, home / "outbox.jsonl", total, timeout, report)
         return DemoResult(home, _outcomes(engine), timed_out=not settled)
     finally:
@@ -132,11 +139,26 @@ def _fresh_home(home: Path) -> Path:
     return home
 
 
-def _queue_campaign(engine: Engine, settings: Settings, path: Path,
-                    report: Callable[[DemoEvent], None]) -> int:
+@dataclass(frozen=True)
+class Source:
+    """A campaign file, the accounts file it names accounts from, and the templates it renders with."""
+
+    campaign: Path
+    config: Path
+    templates: Path
+
+
+def seed_source() -> Source:
+    """The packaged seed: the Jessica Jones campaign, its accounts, the starter project's templates."""
+    from promo.manage.scaffold import TEMPLATES
+
+    return Source(SEED_CAMPAIGN, SEED_CONFIG, TEMPLATES)
+
+
+def _queue_campaign(engine: Engine, source: Source, report: Callable[[DemoEvent], None]) -> int:
     upgrade(engine)
-    accounts = load_accounts(settings.config_file)
-    plan = plan_campaign_file(engine, path, accounts, settings.templates_dir,
+    accounts = load_accounts(source.config)
+    plan = plan_campaign_file(engine, source.campaign, accounts, source.templates,
                               retime=lambda campaign, posts: shift_to_now(campaign, posts, utcnow()))
     apply_plan(engine, plan, actor="demo")
     report(Queued(plan.name, len(plan.entries), len({e.account for e in plan.entries})))
@@ -161,7 +183,7 @@ def shift_to_now(campaign: Any, posts: Sequence[Any], now: datetime) -> tuple[An
     return dataclasses.replace(campaign, announcements=announcements), [moved(p) for p in posts]
 
 
-def engine_environment(settings: Settings, home: Path, database: str) -> dict[str, str]:
+def engine_environment(config: Path, home: Path, database: str) -> dict[str, str]:
     """The environment the demo's engine runs in: this one, pointed at the demo home and store,
     with the embedded broker, publishing to the outbox, dispatching often."""
     env = {k: v for k, v in os.environ.items() if k not in ("PROMO_BROKER_URL", "PROMO_DATABASE_URL")}
@@ -169,7 +191,7 @@ def engine_environment(settings: Settings, home: Path, database: str) -> dict[st
         "PROMO_HOME": str(home.resolve()),
         "PROMO_DATABASE_URL": database,
         "PROMO_PUBLISH_MODE": "outbox",
-        "PROMO_CONFIG_FILE": str(settings.config_file.resolve()),
+        "PROMO_CONFIG_FILE": str(config.resolve()),
         "PROMO_DISPATCH_INTERVAL": "0.5",
         "PROMO_DISPATCH_LOOKAHEAD": "1.5",
         "PROMO_SWEEP_INTERVAL": "5",

@@ -1,5 +1,8 @@
 """The queue as people handle it: list, show, cancel, reschedule, and ad hoc posts.
 
+``queue_posts`` lists what is coming first (scheduled, queued, publishing, paused, held, by due
+time), then, if asked, the history (newest first), so a long history never hides what goes out next.
+
 Each function opens its own transaction and changes state only through ``ledger.transition``, so a
 worker racing with a person never publishes a post that was just cancelled (its conditional update
 finds the row moved and stops).
@@ -8,31 +11,37 @@ finds the row moved and stops).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from promo.engine.policies import due_time
+from promo.engine.policies import allowed_lateness, due_time
 from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
 from promo.posts import Post, payload_text, post_digest
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import clear_attempt, log, new_idempotency_key, status_of, transition
 from promo.store.tables import Campaign, Event, PostRow
-from promo.times import iso, utcnow, zone
+from promo.times import iso, show_time, utcnow, zone
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from promo.accounts import Account
+    from promo.planning.plan import Plan
+    from promo.settings import Settings
 
 DEFAULT_LIMIT = 200
 ADHOC_KIND = "adhoc"
 # From these a post can be moved to a new time; paused stays paused, the rest become scheduled.
 RESCHEDULABLE = frozenset({states.SCHEDULED, states.QUEUED, states.PAUSED, states.HELD, states.FAILED})
+# What ``promo queue`` shows by default, soonest first; the other states are history (``--all``).
+UPCOMING = (states.SCHEDULED, states.QUEUED, states.PUBLISHING, states.PAUSED, states.HELD)
 
 
 @dataclass(frozen=True)
@@ -121,15 +130,27 @@ def _shown(value: datetime | None, tz: ZoneInfo | None) -> str | None:
     return iso(value.astimezone(tz) if tz else value)
 
 
+@dataclass(frozen=True)
+class QueuePage:
+    """What ``promo queue`` shows: upcoming posts first, then history; ``total`` matched in all."""
+    posts: list[PostView]
+    total: int
+
+
 # -- reading -------------------------------------------------------------------------------------
 
-def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
-               account: str | None = None, limit: int = DEFAULT_LIMIT) -> list[PostView]:
-    """Posts in the order they go out (due time, then id), filtered by status, campaign, account."""
+def _statuses(status: str | Sequence[str] | None) -> list[str]:
     wanted = [status] if isinstance(status, str) else list(status or ())
     unknown = [s for s in wanted if s not in states.ALL]
     if unknown:
         raise ConfigError(f"unknown status {unknown[0]!r} (known: {', '.join(states.ALL)})")
+    return wanted
+
+
+def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
+               account: str | None = None, limit: int = DEFAULT_LIMIT) -> list[PostView]:
+    """Posts in the order they go out (due time, then id), filtered by status, campaign, account."""
+    wanted = _statuses(status)
     query = select(PostRow).order_by(PostRow.due_at, PostRow.id).limit(limit)
     if wanted:
         query = query.where(PostRow.status.in_(wanted))
@@ -139,6 +160,40 @@ def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campai
         query = query.where(PostRow.account == account)
     with transaction(engine) as session:
         return [PostView.of(row) for row in session.scalars(query)]
+
+
+def queue_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
+                account: str | None = None, *, history: bool = False, limit: int = DEFAULT_LIMIT) -> QueuePage:
+    """Upcoming posts by due time, then (``history``, or asked for by status) the rest, newest first."""
+    chosen = _statuses(status) or list(states.ALL if history else UPCOMING)
+    filters = [PostRow.campaign_id == campaign] if campaign is not None else []
+    filters += [PostRow.account == account] if account is not None else []
+    coming = [s for s in chosen if s in UPCOMING]
+    past = [s for s in chosen if s not in UPCOMING]
+    with transaction(engine) as session:
+        rows = list(session.scalars(select(PostRow).where(PostRow.status.in_(coming), *filters)
+                                    .order_by(PostRow.due_at, PostRow.id).limit(limit))) if coming else []
+        if past and len(rows) < limit:
+            rows += session.scalars(select(PostRow).where(PostRow.status.in_(past), *filters)
+                                    .order_by(PostRow.due_at.desc(), PostRow.id.desc()).limit(limit - len(rows)))
+        total = session.scalar(select(func.count()).select_from(PostRow)
+                               .where(PostRow.status.in_(chosen), *filters)) or 0
+        return QueuePage([PostView.of(row) for row in rows], int(total))
+
+
+def post_zone(engine: Engine, post_id: int, account_zone: Callable[[str], ZoneInfo]) -> ZoneInfo:
+    """The zone a time typed about a post is read in: its campaign's, else its account's (ad hoc)."""
+    with transaction(engine) as session:
+        found = session.execute(select(PostRow.account, Campaign.timezone)
+                                .outerjoin(Campaign, Campaign.id == PostRow.campaign_id)
+                                .where(PostRow.id == post_id)).first()
+    if found is None:
+        raise NotFound(f"no post with id {post_id} ('promo queue' lists them)")
+    account, name = found
+    if name:
+        with contextlib.suppress(ValueError):
+            return zone(name)
+    return account_zone(account)
 
 
 def get_post(engine: Engine, post_id: int) -> PostDetail:
@@ -170,7 +225,7 @@ def _row(session: Session, post_id: int, lock: bool = False) -> PostRow:
     query = select(PostRow).where(PostRow.id == post_id)
     row = session.scalars(query.with_for_update() if lock else query).first()
     if row is None:
-        raise NotFound(f"no post with id {post_id}")
+        raise NotFound(f"no post with id {post_id} ('promo queue --all' lists them)")
     return row
 
 
@@ -244,3 +299,29 @@ def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, acto
 def _status(session: Session, post_id: int) -> str:
     return status_of(session, post_id) or "missing"
 
+
+
+def late_warnings(plan: Plan, accounts: Mapping[str, Account], settings: Settings, now: datetime) -> list[str]:
+    """One line per post the plan would write whose time has already passed, and what will happen to it."""
+    lines = []
+    for entry in plan.entries:
+        scheduled = entry.scheduled
+        if entry.action not in ("created", "changed") or scheduled is None:
+            continue
+        due = due_time(scheduled.scheduled_at, scheduled.not_before)
+        if due >= now:
+            continue
+        allowed = allowed_lateness(scheduled.max_lateness_s, accounts.get(entry.account), settings)
+        fate = ("it will be held for a person, not sent" if now - due > allowed
+                else "it goes out as soon as the engine runs")
+        lines.append(f"{entry.announcement} for {entry.account}: {show_time(due, plan.zone)} is already past "
+                     f"({_span(now - due)} late, {_span(allowed)} allowed); {fate}")
+    return lines
+
+
+def _span(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("days", 86400), ("hours", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}" if size > 60 else f"{seconds // size} {unit}"
+    return f"{seconds} s"

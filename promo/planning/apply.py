@@ -4,6 +4,12 @@ Everything happens in one transaction. Each entry's precondition is checked agai
 locked (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so a
 post a worker started publishing meanwhile is reported ``locked``, never overwritten. Every action
 is logged in the event log; a plan with nothing to do writes nothing at all.
+
+Two applies of one file may race (PostgreSQL lets both read "nothing there yet"). The ledger keeps
+one live post per campaign, announcement and account (``posts.generation``, unique with them), so
+each insert runs in a savepoint: the apply that comes second finds the campaign and announcement
+rows already there and updates them, and reports each post the other created as ``locked``
+("another apply created it first"), never a second row.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert, Update
 
 from promo.engine.policies import due_time
 from promo.errors import PromoError
@@ -59,24 +66,34 @@ def apply_plan(engine: Engine, plan: Plan, *, actor: str = "cli", now: datetime 
 def _write_campaign(session: Session, plan: Plan, now: datetime) -> None:
     values = {"name": plan.name, "timezone": plan.timezone, "source": plan.source, "digest": plan.digest,
               "applied_at": now}
+    change = update(Campaign).where(Campaign.id == plan.campaign_id).values(**values)
     if plan.campaign_op == "insert":
-        session.execute(insert(Campaign).values(id=plan.campaign_id, **values))
+        _insert_or(session, insert(Campaign).values(id=plan.campaign_id, **values), change)
     else:  # applied_at moves whenever an apply writes anything
-        session.execute(update(Campaign).where(Campaign.id == plan.campaign_id).values(**values))
+        session.execute(change)
+
+
+def _insert_or(session: Session, row: Insert, otherwise: Update) -> None:
+    """Insert ``row``; if a racing apply inserted it first, run ``otherwise`` instead."""
+    try:
+        with session.begin_nested():
+            session.execute(row)
+    except IntegrityError:
+        session.execute(otherwise)
 
 
 def _write_announcements(session: Session, plan: Plan) -> None:
     for op, state in plan.announcement_ops:
-        if op == "insert":
-            session.execute(insert(Announcement).values(
-                campaign_id=plan.campaign_id, key=state.key, kind=state.kind, fields=state.fields,
-                scheduled_at=state.scheduled_at, removed=False))
-            continue
         where = (Announcement.campaign_id == plan.campaign_id, Announcement.key == state.key)
         values: dict[str, Any] = {"removed": True} if op == "remove" else {
             "kind": state.kind, "fields": state.fields, "scheduled_at": state.scheduled_at,
             "removed": False}
-        session.execute(update(Announcement).where(*where).values(**values))
+        change = update(Announcement).where(*where).values(**values)
+        if op == "insert":
+            _insert_or(session, insert(Announcement).values(campaign_id=plan.campaign_id, key=state.key,
+                                                            **values), change)
+        else:
+            session.execute(change)
 
 
 def _apply_entry(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
@@ -95,6 +112,13 @@ def _latest_id(session: Session, identity: Identity) -> int | None:
         PostRow.campaign_id == campaign, PostRow.announcement == announcement, PostRow.account == account))
 
 
+def _generation(session: Session, replaces: int | None) -> int:
+    """0 for an identity's first post, one more than the cancelled post it replaces."""
+    if replaces is None:
+        return 0
+    return (session.scalar(select(PostRow.generation).where(PostRow.id == replaces)) or 0) + 1
+
+
 def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
     if _latest_id(session, entry.identity) != entry.replaces:
         return _raced(entry, "another apply created it first")
@@ -102,9 +126,16 @@ def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
     assert scheduled is not None
     row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=entry.campaign,
                   announcement=entry.announcement, account=entry.account, attempts=0, journal={},
+                  generation=_generation(session, entry.replaces),
                   status=states.SCHEDULED, created_at=now, updated_at=now, **row_values(scheduled))
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        if _latest_id(session, entry.identity) == entry.replaces:
+            raise  # not a racing apply's post: something else is wrong, and nothing is written
+        return _raced(entry, "another apply created it first")  # its row stands
     log(session, row.id, "created", actor=actor, to_status=states.SCHEDULED, now=now,
         detail={"reason": entry.reason} if entry.reason else None)
     return replace(entry, post_id=row.id, status=states.SCHEDULED)

@@ -13,8 +13,10 @@ injected, so tests hand it a client pointed at a local fake server. It never rea
 - ``publish(post, journal)``: one API call sequence; returns ``Published`` or raises a
   ``PublishError`` subclass. Notes that must survive a crash mid-sequence (a container id, the ids
   of thread parts already posted) go in ``journal`` before the next call.
-- ``lookup(post, journal)``: was it already published? ``Published``, ``None`` (certainly not),
-  or raises ``Ambiguous`` when the platform cannot tell.
+- ``lookup(post, journal)``: was it already published? ``Published`` (the platform's id and URL),
+  ``NotPublished`` (certainly not: sending it again cannot double it) or ``CannotTell`` (the reason a
+  person must look). A look-up that fails on the way (a timeout, a 500) raises a ``PublishError``,
+  which the reconciler also reads as "cannot tell".
 - ``verify()``: a read-only call proving the credentials work; returns who we are, e.g. ``@promo``.
 
 Every library call runs inside ``self.boundary()``: the library's ``error_map`` applied by
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from promo.platforms.boundary import ErrorMap, boundary
-from promo.posts import Journal, Post, Published, Report
+from promo.posts import Journal, Lookup, Post, Published, Report
 
 if TYPE_CHECKING:
     import httpx
@@ -48,7 +50,7 @@ class Adapter(Protocol):
 
     def publish(self, post: Post, journal: Journal) -> Published: ...
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None: ...
+    def lookup(self, post: Post, journal: Journal) -> Lookup: ...
 
     def verify(self) -> str: ...
 
@@ -141,7 +143,7 @@ class BaseAdapter(Generic[HttpClient]):
     def publish(self, post: Post, journal: Journal) -> Published:
         raise NotImplementedError
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
         raise NotImplementedError
 
     def verify(self) -> str:

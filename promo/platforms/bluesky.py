@@ -20,9 +20,9 @@ from promo.errors import AuthError, Permanent, Retryable
 from promo.platforms.base import BaseAdapter, PlatformSpec
 from promo.platforms.boundary import ErrorMap
 from promo.platforms.media import media_file
-from promo.platforms.progress import send_parts, settle_parts
+from promo.platforms.progress import PartFound, lookup_parts, send_parts
 from promo.platforms.tids import tid_for
-from promo.posts import Journal, Media, Part, Post, Published
+from promo.posts import Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.bluesky import BlueskyRules, facets
 from promo.times import iso, utcnow
 
@@ -94,9 +94,11 @@ class BlueskyAdapter(BaseAdapter["httpx.Client"]):
         )
         return self._published(ids)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = self._signed_in(lambda: settle_parts(post, journal, lambda i, part, prev: self._find(post, i)))
-        return self._published(ids) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """Each part by its record key (derived from the post): there, or certainly not there."""
+        return self._signed_in(
+            lambda: lookup_parts(post, journal, lambda i, part, prev: self._find(post, i), self._published)
+        )
 
     def verify(self) -> str:
         me = self._signed_in(lambda: self.api.com.atproto.server.get_session())
@@ -116,7 +118,7 @@ class BlueskyAdapter(BaseAdapter["httpx.Client"]):
                 created = self.api.com.atproto.repo.create_record(data)
         except Retryable:
             existing = self._find(post, index)  # the PDS answers 500 when the rkey already exists
-            if existing is None:
+            if not isinstance(existing, str):
                 raise
             return existing
         return f"{created.uri} {created.cid}"
@@ -161,15 +163,15 @@ class BlueskyAdapter(BaseAdapter["httpx.Client"]):
                 data, headers={"Content-Type": media.mime or "application/octet-stream"}).blob
         return {"alt": media.alt, "image": blob.model_dump(by_alias=True, exclude_none=True)}
 
-    def _find(self, post: Post, index: int) -> str | None:
+    def _find(self, post: Post, index: int) -> PartFound:
         rkey = tid_for(post.idempotency_key or post.parts[index].text, index)
         params = {"repo": self.did, "collection": COLLECTION, "rkey": rkey}
         try:
             with self.boundary():
                 found = self.api.com.atproto.repo.get_record(params)
         except Permanent as exc:
-            if "RecordNotFound" in str(exc) or "not found" in str(exc).lower():
-                return None
+            if "RecordNotFound" in str(exc):  # the lexicon's error name: nothing else means "not there"
+                return NotPublished(f"no record {rkey}")
             raise
         return f"{found.uri} {found.cid}"
 

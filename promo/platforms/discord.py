@@ -14,17 +14,19 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from promo.errors import Ambiguous
 from promo.platforms.base import PlatformSpec
 from promo.platforms.boundary import error_for_status
 from promo.platforms.http import HookUrlAdapter, error_message, json_object, secret_hook_url
 from promo.platforms.media import media_file
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Part, Post, Published
+from promo.platforms.progress import lookup_parts, send_parts, unknowable
+from promo.posts import Journal, Lookup, Part, Post, Published
 from promo.rules.discord import DiscordRules
 
 if TYPE_CHECKING:
     import httpx
+
+
+_NO_HISTORY = "a Discord webhook cannot read a message without its id: check the channel by hand"
 
 
 class DiscordAdapter(HookUrlAdapter):
@@ -37,20 +39,16 @@ class DiscordAdapter(HookUrlAdapter):
         ids = send_parts(post, journal, lambda index, part, previous: self._send(journal, index, part))
         return Published(ids[0], journal.get("url"), tuple(ids[1:]))
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._unknowable(journal, index))
-        return Published(ids[0], journal.get("url"), tuple(ids[1:])) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """Parts in the journal are published; a part sent without an answer (no id) cannot be told."""
+        return lookup_parts(
+            post, journal, lambda index, part, previous: unknowable(journal, index, _NO_HISTORY),
+            lambda ids: Published(ids[0], journal.get("url"), tuple(ids[1:])),
+        )
 
     def verify(self) -> str:
         hook = self.call_json("GET", "")
         return f"webhook {hook.get('name', hook.get('id'))} in channel {hook.get('channel_id')}"
-
-    def _unknowable(self, journal: Journal, index: int) -> str | None:
-        if was_attempted(journal, index):
-            raise Ambiguous(
-                "a Discord webhook cannot read the channel: check it by hand", platform=self.platform
-            )
-        return None
 
     def _send(self, journal: Journal, index: int, part: Part) -> str:
         payload: dict[str, Any] = {"content": part.text, "allowed_mentions": {"parse": []}}

@@ -5,7 +5,9 @@ one photo goes to ``/{page_id}/photos`` (``source`` + ``caption``), several are 
 and attached to a feed post (``attached_media``). Later parts of a thread become comments on the
 post. The Page token is sent as the ``access_token`` form field (and masked in logs). Graph error
 codes are classified in ``promo.platforms.graph.graph_error`` (1/2 transient, 4/17/32/613 throttled,
-190 token, 506 duplicate). A look-up reads the Page's recent feed for the same message.
+190 token, 506 duplicate). A look-up reads the Page's recent feed for the same message (a text post
+not there is not published: a re-send is refused as a duplicate, 506), or the post's comments for a
+thread's part; a photo post or a comment not found cannot be told.
 Requests go to ``{base_url}/{graph_version}/...``; ``base_url`` defaults to ``https://graph.facebook.com``.
 """
 
@@ -17,8 +19,8 @@ from typing import Any
 from promo.platforms.base import PlatformSpec
 from promo.platforms.graph import GraphAdapter
 from promo.platforms.media import media_file
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Media, Part, Post, Published
+from promo.platforms.progress import NEVER_SENT, PartFound, lookup_parts, send_parts, was_attempted
+from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.facebook import FacebookRules
 
 DEFAULT_VERSION = "v21.0"
@@ -39,13 +41,11 @@ class FacebookAdapter(GraphAdapter):
         ids = send_parts(post, journal, lambda index, part, previous: self._send(part, journal.get("part:0")))
         return self._published(ids)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(
-            post,
-            journal,
-            lambda index, part, previous: self._find(journal, index, part, journal.get("part:0")),
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        return lookup_parts(
+            post, journal, lambda index, part, previous: self._find(journal, index, part, journal.get("part:0")),
+            self._published,
         )
-        return self._published(ids) if ids else None
 
     def verify(self) -> str:
         page = self.call_json("GET", self.page_id, params={"fields": "id,name", **self.token})
@@ -83,15 +83,17 @@ class FacebookAdapter(GraphAdapter):
         )
         return str(answer["id"])
 
-    def _find(self, journal: Journal, index: int, part: Part, root: str | None) -> str | None:
+    def _find(self, journal: Journal, index: int, part: Part, root: str | None) -> PartFound:
         if not was_attempted(journal, index):
-            return None
+            return NEVER_SENT
         where = f"{root}/comments" if index and root else f"{self.page_id}/feed"
         recent = self.call_json("GET", where, params={"fields": "id,message", "limit": "25", **self.token})
         for item in recent.get("data", []):
             if (item.get("message") or "").strip() == part.text.strip():
                 return str(item["id"])
-        return None
+        if index or part.media:
+            return CannotTell("not among the latest, and Facebook would take it twice")
+        return NotPublished("not in the Page's latest feed; a re-send is refused as a duplicate")
 
 
 SPEC = PlatformSpec(

@@ -1,12 +1,15 @@
-"""LinkedIn through the Posts API (plain httpx): little-text escaping, images, a thread as comments.
+r"""LinkedIn through the Posts API (plain httpx): little-text escaping, images, a thread as comments.
 
 ``POST {base}/rest/posts`` with ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0`` answers
-201 with the post URN in ``x-restli-id`` (unverified). ``commentary`` is "little text": reserved
-characters are backslash-escaped, or LinkedIn silently cuts the post. Images: ``initializeUpload``,
-PUT the bytes to ``uploadUrl``, then reference the image URN. A 422 "Content is a duplicate of
-urn:li:share:..." means it is already published: promo records that URN. A look-up reads the
-author's recent posts for the same commentary. ``base_url`` defaults to ``https://api.linkedin.com``;
-the adapter adds ``/rest/...`` and ``/v2/userinfo``.
+201 with the post URN in ``x-restli-id`` (unverified). ``commentary`` is "little text"
+(``promo.rules.linkedin.little_text``: hashtags as ``{hashtag|\#|tag}``, reserved characters
+escaped), or LinkedIn silently cuts the post; preview already shows that text, and it is sent as it
+is. Images: ``initializeUpload``, PUT the bytes to ``uploadUrl``, then reference the image URN. A
+422 "Content is a duplicate of urn:li:share:..." means it is already published: promo records that
+URN. A look-up reads the author's recent posts for the same commentary (not there: not published,
+since a re-send is answered with that 422), and a thread's comment among the post's comments (not
+there: cannot tell, as LinkedIn refuses no repeated comment). ``base_url`` defaults to
+``https://api.linkedin.com``; the adapter adds ``/rest/...`` and ``/v2/userinfo``.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from promo.errors import Duplicate
 from promo.platforms.base import PlatformSpec
 from promo.platforms.http import HttpAdapter, error_message
 from promo.platforms.media import media_file
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Media, Part, Post, Published
-from promo.rules.linkedin import LinkedInRules, escape_little_text
+from promo.platforms.progress import NEVER_SENT, PartFound, lookup_parts, send_parts, was_attempted
+from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
+from promo.rules.linkedin import LinkedInRules, little_text
 
 if TYPE_CHECKING:
     import httpx
@@ -48,11 +51,11 @@ class LinkedInAdapter(HttpAdapter):
         ids = send_parts(post, journal, self._send)
         return self._published(ids)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(
-            post, journal, lambda index, part, previous: self._find(journal, index, part, previous)
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        return lookup_parts(
+            post, journal, lambda index, part, previous: self._find(journal, index, part, previous),
+            self._published,
         )
-        return self._published(ids) if ids else None
 
     def verify(self) -> str:
         me = self.call_json("GET", "v2/userinfo")
@@ -62,7 +65,7 @@ class LinkedInAdapter(HttpAdapter):
         return Published(ids[0], f"https://www.linkedin.com/feed/update/{ids[0]}", tuple(ids[1:]))
 
     def _send(self, index: int, part: Part, previous: str | None) -> str:
-        text = escape_little_text(part.text)
+        text = little_text(part.text)  # already little text when it came through preview
         if previous is not None:
             body = {"actor": self.author, "object": previous, "message": {"text": text}}
             answer = self.call("POST", f"rest/socialActions/{quote(previous, safe='')}/comments", json=body)
@@ -108,16 +111,26 @@ class LinkedInAdapter(HttpAdapter):
         self.call("PUT", value["uploadUrl"], content=data, headers={"Content-Type": mime})
         return str(value["image"])
 
-    def _find(self, journal: Journal, index: int, part: Part, previous: str | None) -> str | None:
-        if not was_attempted(journal, index) or previous is not None:
-            return None
+    def _find(self, journal: Journal, index: int, part: Part, previous: str | None) -> PartFound:
+        if not was_attempted(journal, index):
+            return NEVER_SENT
+        if previous is not None:
+            return self._find_comment(part, previous)
         params = {"q": "author", "author": self.author, "count": "20"}
         recent = self.call_json("GET", "rest/posts", params=params)
-        text = escape_little_text(part.text)
         for item in recent.get("elements", []):
-            if item.get("commentary") in (text, part.text):
+            if item.get("commentary") == little_text(part.text):
                 return str(item["id"])
-        return None
+        return NotPublished("not among the author's latest posts; a re-send is answered as a duplicate")
+
+    def _find_comment(self, part: Part, post_urn: str) -> PartFound:
+        """Our comment on the post, by its text; none found cannot tell (no duplicate check on comments)."""
+        found = self.call_json("GET", f"rest/socialActions/{quote(post_urn, safe='')}/comments",
+                               params={"count": "50"})
+        for item in found.get("elements", []):
+            if item.get("actor") == self.author and (item.get("message") or {}).get("text") == little_text(part.text):
+                return str(item.get("commentUrn") or item.get("$URN") or item["id"])
+        return CannotTell("the comment is not among the post's latest comments, and LinkedIn would take it twice")
 
     def raise_for(self, response: httpx.Response) -> None:
         if response.status_code == 422:

@@ -4,7 +4,8 @@ Every status is sent with a deterministic ``Idempotency-Key`` (the post's key an
 Mastodon answers a repeat within an hour with the original status, so a retry after a timeout
 cannot post twice. The character limit is read from the instance (``/api/v2/instance``) before
 posting. Mastodon.py's own waiting is off (``ratelimit_method="throw"``) and ``request_timeout`` is
-set. A look-up reads the account's recent statuses for the same text. ``base_url`` is the
+set. A look-up reads the account's recent statuses for the same text (not found: "not published"
+within the key's hour, since a re-send is answered with the first status; later "cannot tell"). ``base_url`` is the
 instance (default ``https://mastodon.social``); Mastodon.py adds ``/api/v1/...``. Mastodon.py is
 imported on the first call to the instance, so the registry and preview never load it.
 """
@@ -15,15 +16,17 @@ import hashlib
 import html
 import re
 import time
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from promo.errors import Permanent, Retryable
 from promo.platforms.base import BaseAdapter, PlatformSpec
 from promo.platforms.boundary import ErrorMap
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Media, Part, Post, Published
+from promo.platforms.progress import NEVER_SENT, PartFound, attempted_at, lookup_parts, send_parts, was_attempted
+from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.mastodon import MastodonRules
+from promo.times import utcnow
 
 if TYPE_CHECKING:
     import requests  # noqa: F401  (the quoted generic argument below)
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 
 MEDIA_WAIT_SECONDS = 60.0
 MEDIA_POLL_SECONDS = 1.0
+# Mastodon honours an Idempotency-Key for an hour; a re-send is safe well inside it
+IDEMPOTENCY_WINDOW = timedelta(minutes=50)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -56,9 +61,12 @@ class MastodonAdapter(BaseAdapter["requests.Session"]):
         )
         return self._published(ids, journal)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index, part))
-        return self._published(ids, journal) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """The account's latest statuses; a part not among them is not published while a re-send of it
+        would still carry a live Idempotency-Key (Mastodon answers it with the first status), else
+        cannot tell."""
+        return lookup_parts(post, journal, lambda index, part, previous: self._find(journal, index, part),
+                            lambda ids: self._published(ids, journal))
 
     def verify(self) -> str:
         with self.boundary():
@@ -111,9 +119,9 @@ class MastodonAdapter(BaseAdapter["requests.Session"]):
                 uploaded = self.api.media(uploaded["id"])
         return str(uploaded["id"])
 
-    def _find(self, journal: Journal, index: int, part: Part) -> str | None:
+    def _find(self, journal: Journal, index: int, part: Part) -> PartFound:
         if not was_attempted(journal, index):
-            return None
+            return NEVER_SENT
         with self.boundary():
             me = self.api.account_verify_credentials()
             recent = self.api.account_statuses(me["id"], limit=40)
@@ -123,7 +131,14 @@ class MastodonAdapter(BaseAdapter["requests.Session"]):
                 if index == 0 and status.get("url"):
                     journal.record("url", str(status["url"]))
                 return str(status["id"])
-        return None
+        return _not_found(journal, index)
+
+
+def _not_found(journal: Journal, index: int) -> NotPublished | CannotTell:
+    sent = attempted_at(journal, index)
+    if sent is not None and utcnow() - sent < IDEMPOTENCY_WINDOW:
+        return NotPublished("not among the latest statuses, and a re-send carries the same Idempotency-Key")
+    return CannotTell("not among the latest statuses, and its Idempotency-Key may have expired")
 
 
 def idempotency_key(post: Post, index: int) -> str:

@@ -3,7 +3,8 @@
 Each published post is one line: ``{"id", "idempotency_key", "account", "platform", "published_at",
 "parts"}``.
 The line is written with one ``write`` and fsynced, so a crash leaves a whole line or none, and
-``lookup`` finds a post by its idempotency key. No network: ``base_url`` is not used.
+``lookup`` finds a post by its idempotency key: published or not, it can always tell (but for the
+two cases its docstring names). No network: ``base_url`` is not used.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import json
 import os
 from pathlib import Path
 
-from promo.errors import AuthError
+from promo.errors import Ambiguous, AuthError
 from promo.platforms.base import BaseAdapter, PlatformSpec
-from promo.posts import Journal, Post, Published
+from promo.posts import CannotTell, Journal, Lookup, NotPublished, Post, Published
 from promo.rules.outbox import OutboxRules
 from promo.times import iso, utcnow
 
@@ -32,8 +33,10 @@ class OutboxAdapter(BaseAdapter[None]):
         # Only an attempt that got as far as writing can have left a line: look for it then.
         if journal.get("outbox:writing"):
             found = self.lookup(post, journal)
-            if found is not None:
+            if isinstance(found, Published):
                 return found
+            if isinstance(found, CannotTell):
+                raise Ambiguous(found.reason, platform=self.platform)
         journal.record("outbox:writing", "1")
         post_id = post.idempotency_key or f"outbox-{utcnow().timestamp():.6f}"
         line = {
@@ -54,9 +57,18 @@ class OutboxAdapter(BaseAdapter[None]):
             os.close(fd)
         return Published(post_id, self.path.resolve().as_uri() + "#" + post_id)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        if not post.idempotency_key or not self.path.exists():
-            return None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """The file always tells: a whole line with the post's key, or none (a write is one fsynced line).
+
+        It cannot tell when a write began but the post has no key to find, or the file is missing
+        (a process working in another folder would read and write another file).
+        """
+        if not journal.get("outbox:writing"):
+            return NotPublished("never written")
+        if not post.idempotency_key:
+            return CannotTell("the post has no idempotency key to find in the outbox")
+        if not self.path.exists():
+            return CannotTell(f"the outbox {self.path.resolve()} does not exist here: is it another folder's?")
         with self.path.open(encoding="utf-8") as lines:
             for raw in lines:
                 try:
@@ -65,7 +77,7 @@ class OutboxAdapter(BaseAdapter[None]):
                     continue  # a torn last line from a crash is not a post
                 if entry.get("idempotency_key") == post.idempotency_key:
                     return Published(entry["id"], self.path.resolve().as_uri() + "#" + entry["id"])
-        return None
+        return NotPublished(f"no line with its key in {self.path.resolve()}")
 
     def verify(self) -> str:
         self.path.parent.mkdir(parents=True, exist_ok=True)

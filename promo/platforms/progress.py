@@ -2,23 +2,29 @@
 
 Journal keys, written before the next API call:
 
-    sending:<i>   about to send part i (a crash or timeout after this leaves part i in doubt)
+    sending:<i>   about to send part i, with the time (a crash or timeout after this leaves part i in doubt)
     part:<i>      the platform's id for part i (the platform accepted it)
 
-``send_parts`` posts the parts the journal does not hold yet; ``settle_parts`` answers a look-up by
-asking the platform only about the parts in doubt.
+``send_parts`` posts the parts the journal does not hold yet; ``lookup_parts`` answers a look-up by
+asking the platform only about the parts in doubt. A part never attempted is certainly not
+published; the first part the platform cannot tell about, or has not got, ends the look-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from promo.posts import Journal, Part, Post
+from promo.posts import CannotTell, Journal, Lookup, NotPublished, Part, Post, Published
+from promo.times import iso, utcnow
 
 # send(index, part, previous_part_id) -> the new part's id
 Send = Callable[[int, Part, "str | None"], str]
-# find(index, part, previous_part_id) -> the part's id if the platform has it, else None
-Find = Callable[[int, Part, "str | None"], "str | None"]
+# find(index, part, previous_part_id) -> the part's id if the platform has it, else what it knows
+PartFound = str | NotPublished | CannotTell
+Find = Callable[[int, Part, "str | None"], PartFound]
+
+NEVER_SENT = NotPublished("never sent")
 
 
 def part_key(index: int) -> str:
@@ -29,6 +35,15 @@ def was_attempted(journal: Journal, index: int) -> bool:
     return journal.get(f"sending:{index}") is not None
 
 
+def attempted_at(journal: Journal, index: int) -> datetime | None:
+    """When part ``index`` was last sent, if the journal says (older journals hold only ``1``)."""
+    value = journal.get(f"sending:{index}")
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 def send_parts(post: Post, journal: Journal, send: Send) -> list[str]:
     """Post every part not yet in the journal, each replying to the one before; all parts' ids."""
     ids: list[str] = []
@@ -36,7 +51,7 @@ def send_parts(post: Post, journal: Journal, send: Send) -> list[str]:
     for index, part in enumerate(post.parts):
         done = journal.get(part_key(index))
         if done is None:
-            journal.record(f"sending:{index}", "1")
+            journal.record(f"sending:{index}", iso(utcnow()))
             done = send(index, part, previous)
             journal.record(part_key(index), done)
         ids.append(done)
@@ -44,17 +59,31 @@ def send_parts(post: Post, journal: Journal, send: Send) -> list[str]:
     return ids
 
 
-def settle_parts(post: Post, journal: Journal, find: Find) -> list[str] | None:
-    """Every part's id if all are published (asking ``find`` about parts not in the journal), else None."""
+def settle_parts(post: Post, journal: Journal, find: Find) -> list[str] | NotPublished | CannotTell:
+    """Every part's id if all are published (asking ``find`` about parts not in the journal), else
+    the first part's answer that is not an id."""
     ids: list[str] = []
     previous: str | None = None
     for index, part in enumerate(post.parts):
         done = journal.get(part_key(index))
         if done is None:
-            done = find(index, part, previous)
-            if done is None:
-                return None
+            found = find(index, part, previous)
+            if not isinstance(found, str):
+                return found
+            done = found
             journal.record(part_key(index), done)
         ids.append(done)
         previous = done
     return ids
+
+
+def lookup_parts(post: Post, journal: Journal, find: Find,
+                 published: Callable[[list[str]], Published]) -> Lookup:
+    """``settle_parts`` as a look-up's answer: ``published(ids)`` when every part is there."""
+    settled = settle_parts(post, journal, find)
+    return published(settled) if isinstance(settled, list) else settled
+
+
+def unknowable(journal: Journal, index: int, why: str) -> PartFound:
+    """For a platform that cannot read back: a part never sent is not published, one sent cannot be told."""
+    return CannotTell(why) if was_attempted(journal, index) else NEVER_SENT

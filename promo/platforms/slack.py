@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from promo.errors import Ambiguous, AuthError
+from promo.errors import AuthError
 from promo.platforms.base import PlatformSpec
 from promo.platforms.boundary import error_for_status
 from promo.platforms.http import HookUrlAdapter, secret_hook_url
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Part, Post, Published
+from promo.platforms.progress import lookup_parts, send_parts, unknowable
+from promo.posts import Journal, Lookup, Part, Post, Published
 from promo.rules.slack import SlackRules
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _REVOKED = ("invalid_token", "no_service", "channel_is_archived", "no_team", "team_disabled")
 _EMPTY_REFUSED = ("no_text", "invalid_payload")
+_NO_HISTORY = "a Slack incoming webhook cannot read the channel: check it by hand"
 
 
 class SlackAdapter(HookUrlAdapter):
@@ -38,9 +39,12 @@ class SlackAdapter(HookUrlAdapter):
         ids = send_parts(post, journal, lambda index, part, previous: self._send(post, index, part))
         return Published(ids[0], None, tuple(ids[1:]))
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._unknowable(journal, index))
-        return Published(ids[0], None, tuple(ids[1:])) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """Parts in the journal are published; a part sent without an answer cannot be told."""
+        return lookup_parts(
+            post, journal, lambda index, part, previous: unknowable(journal, index, _NO_HISTORY),
+            lambda ids: Published(ids[0], None, tuple(ids[1:])),
+        )
 
     def verify(self) -> str:
         # An incoming webhook has no read-only call: an empty payload is refused without posting.
@@ -49,11 +53,6 @@ class SlackAdapter(HookUrlAdapter):
             return "webhook accepted the credentials"
         self.raise_for(response)
         return "webhook reachable"
-
-    def _unknowable(self, journal: Journal, index: int) -> str | None:
-        if was_attempted(journal, index):
-            raise Ambiguous("a Slack webhook cannot read the channel: check it by hand", platform=self.platform)
-        return None
 
     def _send(self, post: Post, index: int, part: Part) -> str:
         self.call("POST", "", json={"text": part.text})

@@ -13,18 +13,18 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from promo.errors import Ambiguous
 from promo.platforms.base import PlatformSpec
 from promo.platforms.boundary import error_for_status
 from promo.platforms.http import HttpAdapter, json_object, redact
 from promo.platforms.media import media_file
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Media, Part, Post, Published
+from promo.platforms.progress import lookup_parts, send_parts, unknowable
+from promo.posts import Journal, Lookup, Media, Part, Post, Published
 from promo.rules.telegram import TelegramRules
 
 if TYPE_CHECKING:
     import httpx
 
+_NO_HISTORY = "the Bot API cannot read a channel's history: check the channel by hand"
 _SINGLE = {
     "image": ("sendPhoto", "photo"),
     "gif": ("sendAnimation", "animation"),
@@ -49,20 +49,14 @@ class TelegramAdapter(HttpAdapter):
         ids = send_parts(post, journal, self._send)
         return self._published(ids)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._unknowable(journal, index))
-        return self._published(ids) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """Parts in the journal are published; a part sent without an answer cannot be told."""
+        return lookup_parts(post, journal, lambda index, part, previous: unknowable(journal, index, _NO_HISTORY),
+                            self._published)
 
     def verify(self) -> str:
         me = self.call_json("GET", "getMe")["result"]
         return f"@{me.get('username', me.get('id'))} in {self.chat_id}"
-
-    def _unknowable(self, journal: Journal, index: int) -> str | None:
-        if was_attempted(journal, index):
-            raise Ambiguous(
-                "the Bot API cannot read channel history: check the channel by hand", platform=self.platform
-            )
-        return None
 
     def _published(self, ids: list[str]) -> Published:
         return Published(ids[0], self.message_url(ids[0]), tuple(ids[1:]))

@@ -2,11 +2,15 @@
 
 ``POST {base}/{user_id}/threads`` (``media_type``, ``text``, ``image_url``, ``reply_to_id``) answers
 a container id, which is written to the journal before ``POST /{user_id}/threads_publish
-?creation_id=<container>`` publishes it. A look-up asks the container's ``status``: PUBLISHED means
-the post exists; FINISHED / IN_PROGRESS mean it was never published, so a retry publishes the same
-container. Threads takes media only by public URL: set the account option ``media_base_url`` (a
-public folder holding the campaign's media files, by file name); without it a post with media is
-refused as Permanent. The token is sent as the ``access_token`` form field and masked in logs.
+?creation_id=<container>`` publishes it and answers the post's own media id (not the container's:
+that is the id a reply and a permalink need). A look-up asks the container's ``status``: FINISHED /
+IN_PROGRESS mean it was never published, so a retry publishes the same container; PUBLISHED means
+the post exists, but the container does not say the post's id, so it is found among the user's
+threads (or the previous part's replies) by its text, and when it is not there the look-up cannot
+tell its id (a person resolves it with the URL; it is never sent again). Threads takes media only
+by public URL: set the account option ``media_base_url`` (a public folder holding the campaign's
+media files, by file name); without it a post with media is refused as Permanent. The token is
+sent as the ``access_token`` form field and masked in logs.
 Requests go to ``{base_url}/v1.0/...``; ``base_url`` defaults to ``https://graph.threads.net``.
 """
 
@@ -18,8 +22,8 @@ from typing import Any
 from promo.errors import Permanent, PublishError
 from promo.platforms.base import PlatformSpec
 from promo.platforms.graph import GraphAdapter
-from promo.platforms.progress import send_parts, settle_parts
-from promo.posts import Journal, Media, Part, Post, Published
+from promo.platforms.progress import NEVER_SENT, PartFound, lookup_parts, send_parts
+from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.threads import ThreadsRules
 
 API_VERSION = "v1.0"
@@ -42,9 +46,11 @@ class ThreadsAdapter(GraphAdapter):
         )
         return self._published(ids)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index))
-        return self._published(ids) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        return lookup_parts(
+            post, journal, lambda index, part, previous: self._find(journal, index, part, previous),
+            self._published,
+        )
 
     def verify(self) -> str:
         me = self.call_json("GET", "me", params={"fields": "id,username", **self.token})
@@ -94,20 +100,25 @@ class ThreadsAdapter(GraphAdapter):
             )
         return f"{str(base).rstrip('/')}/{Path(media.path).name}"
 
-    def _find(self, journal: Journal, index: int) -> str | None:
+    def _find(self, journal: Journal, index: int, part: Part, previous: str | None) -> PartFound:
         container = journal.get(f"container:{index}")
         if not container:
-            return None  # never created a container, so never published
+            return NEVER_SENT  # never created a container, so never published
         status = self.call_json("GET", container, params={"fields": "id,status", **self.token})
         if status.get("status") == "PUBLISHED":
-            return self._published_id(container, status)
+            return self._published_id(part, previous)
         if status.get("status") in _UNUSABLE:
             journal.record(f"container:{index}", "")  # make a fresh container next time
-        return None
+        return NotPublished(f"its container is {status.get('status')}, never published")
 
-    def _published_id(self, container: str, status: dict[str, Any]) -> str:
-        """The post's id: Threads gives the published media the container's id (unverified)."""
-        return str(status.get("media_id") or container)
+    def _published_id(self, part: Part, previous: str | None) -> str | CannotTell:
+        """The published post's own id: the container does not say it, so find the post by its text."""
+        where = f"{self.user_id}/threads" if previous is None else f"{previous}/replies"
+        found = self.call_json("GET", where, params={"fields": "id,text", "limit": "25", **self.token})
+        for item in found.get("data", []):
+            if item.get("text") == part.text:
+                return str(item["id"])
+        return CannotTell("its container is published, but the post is not among the latest, so its id is unknown")
 
 
 SPEC = PlatformSpec(

@@ -7,7 +7,8 @@ Answers: 2xx (optional JSON ``{"id", "url"}``) published; 429 wait (``Retry-Afte
 date, else ``X-RateLimit-Reset`` / ``RateLimit-Reset`` epoch); 401/403 auth; 409 duplicate
 (optional ``{"id"}``); other 4xx permanent; 5xx and connection failures before sending retryable;
 a timeout after sending ambiguous.
-Lookup: ``GET <url>?idempotency_key=...`` -> 200 ``{"id", "url"}`` or 404.
+Lookup: ``GET <url>?idempotency_key=...`` -> 200 ``{"id", "url"}`` (published) or 404 (never
+received); any other answer is "cannot tell".
 ``base_url`` defaults to the ``url``'s own scheme and host; set, it replaces them and the path is kept.
 """
 
@@ -19,11 +20,11 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from promo.errors import Ambiguous, AuthError, Duplicate
+from promo.errors import AuthError, Duplicate
 from promo.platforms.base import PlatformSpec
 from promo.platforms.boundary import error_for_status
 from promo.platforms.http import HookUrlAdapter, json_object
-from promo.posts import Journal, MemoryJournal, Post, Published
+from promo.posts import CannotTell, Journal, Lookup, NotPublished, Post, Published
 from promo.rules.webhook import WebhookRules
 
 if TYPE_CHECKING:
@@ -66,16 +67,20 @@ class WebhookAdapter(HookUrlAdapter):
         response = self.call("POST", "", content=body, headers=headers)
         return _published(post, response)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """The receiver's answer: 200 published, 404 never received, anything else cannot tell."""
         response = self.request("GET", "", params={"idempotency_key": post.idempotency_key})
         if response.status_code == 404:
-            return None
+            return NotPublished("the receiver has no post with this idempotency key")
         if response.status_code == 200:
             return _published(post, response)
-        raise Ambiguous(f"lookup answered HTTP {response.status_code}", platform=self.platform)
+        return CannotTell(f"the receiver's lookup answered HTTP {response.status_code}")
 
     def verify(self) -> str:
-        self.lookup(Post.single(self.platform, self.account.name, "", key="promo-verify"), MemoryJournal())
+        """A lookup of a key never sent: 404 (or 200) proves the URL and the receiver answer."""
+        response = self.request("GET", "", params={"idempotency_key": "promo-verify"})
+        if response.status_code != 404:
+            self.raise_for(response)
         return self.hook_url()
 
     def raise_for(self, response: httpx.Response) -> None:

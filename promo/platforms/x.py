@@ -5,7 +5,8 @@ the account's ``base_url`` (default ``https://api.twitter.com``; tweepy adds ``/
 ``upload_base_url``, and adds the timeout. ``wait_on_rate_limit`` is off: the worker owns retries.
 Images go through the v2 upload (``POST /2/media/upload``), falling back to v1.1
 ``media/upload.json`` when v2 answers 404. X has no idempotency key: a look-up reads the account's
-recent posts for the same text, and a 403 "duplicate content" is resolved the same way.
+posts since the attempt for the same text (all of them read and none matches: not published), and
+a 403 "duplicate content" is resolved the same way.
 tweepy is imported on the first call to X, so the registry and preview never load it.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -21,8 +23,8 @@ from promo.errors import Duplicate
 from promo.platforms.base import BaseAdapter, PlatformSpec
 from promo.platforms.boundary import ErrorMap
 from promo.platforms.media import media_file
-from promo.platforms.progress import send_parts, settle_parts, was_attempted
-from promo.posts import Journal, Media, Part, Post, Published
+from promo.platforms.progress import NEVER_SENT, PartFound, attempted_at, lookup_parts, send_parts
+from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.x import XRules
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     import tweepy
 
 _URL = re.compile(r"https?://\S+")
+RECENT = 100  # posts read back per look-up (X's maximum page)
+CLOCK_SLACK = timedelta(minutes=2)  # read from a little before the attempt: clocks differ
 
 
 def _normalized(text: str) -> str:
@@ -80,9 +84,11 @@ class XAdapter(BaseAdapter["requests.Session"]):
         )
         return self._published(ids)
 
-    def lookup(self, post: Post, journal: Journal) -> Published | None:
-        ids = settle_parts(post, journal, lambda index, part, previous: self._find(journal, index, part))
-        return self._published(ids) if ids else None
+    def lookup(self, post: Post, journal: Journal) -> Lookup:
+        """The account's posts since the attempt: found, or not there when X returned all of them
+        (a re-send of the same text is refused as a duplicate anyway), else cannot tell."""
+        return lookup_parts(post, journal, lambda index, part, previous: self._find(journal, index, part),
+                            self._published)
 
     def verify(self) -> str:
         with self.boundary():
@@ -101,7 +107,7 @@ class XAdapter(BaseAdapter["requests.Session"]):
                 )
         except Duplicate:
             found = self._find(journal, index, part)  # X gives no id: find our earlier post
-            if found is None:
+            if not isinstance(found, str):
                 raise
             return found
         return str(answer["data"]["id"])
@@ -145,18 +151,20 @@ class XAdapter(BaseAdapter["requests.Session"]):
             self.account.secret("access_token_secret"),
         )
 
-    def _find(self, journal: Journal, index: int, part: Part) -> str | None:
-        if not was_attempted(journal, index):
-            return None
+    def _find(self, journal: Journal, index: int, part: Part) -> PartFound:
+        sent = attempted_at(journal, index)
+        if journal.get(f"sending:{index}") is None:
+            return NEVER_SENT
+        since = sent - CLOCK_SLACK if sent is not None else None
         with self.boundary():
-            recent = self.api.get_users_tweets(
-                self._user_id(), max_results=20, user_auth=True, start_time=None
-            )
+            recent = self.api.get_users_tweets(self._user_id(), max_results=RECENT, user_auth=True, start_time=since)
         wanted = _normalized(part.text)
         for tweet in recent.get("data") or []:
             if _normalized(tweet.get("text", "")) == wanted:
                 return str(tweet["id"])
-        return None
+        if since is not None and not (recent.get("meta") or {}).get("next_token"):
+            return NotPublished("not among the account's posts since the attempt")
+        return CannotTell("not among the account's latest posts, which may not reach back to the attempt")
 
     def _user_id(self) -> str:
         if self.account.options.get("user_id"):

@@ -8,6 +8,7 @@ go in ``extra_problems``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from promo.posts import Part, Post, Problem, Report
@@ -28,6 +29,15 @@ class TextRules:
 
     def length(self, text: str) -> int:
         return len(text)
+
+    def wire_text(self, text: str) -> str:
+        """A part's text as the platform receives it; most take it as it is (LinkedIn: little text)."""
+        return text
+
+    def wire(self, post: Post) -> Post:
+        """``post`` as it goes on the wire: what preview shows, apply stores and the adapter sends."""
+        parts = tuple(replace(part, text=self.wire_text(part.text)) for part in post.parts)
+        return post if parts == post.parts else replace(post, parts=parts)
 
     def limit_for(self, part: Part) -> int:
         """The length limit of one part (Telegram: smaller when media is attached)."""

@@ -91,7 +91,9 @@ class PostRow(Base):
         UniqueConstraint("idempotency_key"),
         # the dispatcher's claim: WHERE status = 'scheduled' AND due_at <= :horizon ORDER BY due_at
         Index("ix_posts_status_due_at", "status", "due_at"),
-        Index("ix_posts_campaign_id_announcement_account", "campaign_id", "announcement", "account"),
+        # one live post per campaign, announcement and account: two applies cannot both create it
+        Index("ix_posts_campaign_id_announcement_account_generation",
+              "campaign_id", "announcement", "account", "generation", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -100,6 +102,8 @@ class PostRow(Base):
     announcement: Mapped[str | None] = mapped_column(String(100), default=None)  # key; None for ad hoc
     kind: Mapped[str] = mapped_column(String(64), default="generic")
     account: Mapped[str] = mapped_column(String(100))
+    # 0 for the campaign's first row for this announcement and account, +1 for each replacing a cancelled one
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")
     platform: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]                       # Post.to_payload(): the exact text and media
     digest: Mapped[str] = mapped_column(String(64))       # sha256 of payload + times, for apply's diff

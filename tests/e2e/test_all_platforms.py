@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from promo.rules.linkedin import escape_little_text
+from promo.rules.linkedin import reader_text
 from promo.store.db import transaction
 from promo.store.tables import PostRow
 from promo.times import utcnow
@@ -167,6 +167,7 @@ def sent_to_linkedin(fakes: Fakes, row: PostRow) -> list[str]:
     [(urn, body)] = fake.posts.items()
     assert row.platform_id == urn and body["author"] == AUTHOR and not fake.comments
     assert body["content"]["media"] == {"id": next(iter(fake.images)), "altText": IMAGE_ALT}
+    assert fake.shown[urn] == reader_text(create.json["commentary"])  # little text: LinkedIn cut nothing
     return [create.json["commentary"]]
 
 
@@ -238,9 +239,9 @@ SENT: dict[str, Callable[[Fakes, PostRow], list[str]]] = {
 
 
 def expected_texts(row: PostRow) -> list[str]:
-    """The ledger's text of every part, as the platform stores it (LinkedIn escapes its markup)."""
-    texts = [part["text"] for part in row.payload["parts"]]
-    return [escape_little_text(text) for text in texts] if row.platform == "linkedin" else texts
+    """The ledger's text of every part: what preview showed is exactly what the platform received
+    (LinkedIn's little text included)."""
+    return [part["text"] for part in row.payload["parts"]]
 
 
 @pytest.mark.slow

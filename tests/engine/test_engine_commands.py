@@ -55,9 +55,9 @@ def test_pause_resume_retry_resolve_and_status(tmp_path: Path, redis_server: Any
     assert '"broker_ok": true' in shown.stdout and '"account hook"' in shown.stdout
     assert "1 post(s) released" in promo(tmp_path, env, "resume").stdout
     refused = promo(tmp_path, env, "retry", str(first))
-    assert refused.returncode == 2 and "cannot retry" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode == 1 and "cannot retry" in refused.stderr and "Traceback" not in refused.stderr
     missing = promo(tmp_path, env, "resolve", "999", "--not-published")
-    assert missing.returncode == 3 and "no post with id 999" in missing.stderr
+    assert missing.returncode == 1 and "no post with id 999" in missing.stderr
     down = dict(env, PROMO_BROKER_URL="redis://127.0.0.1:9/0")
     assert promo(tmp_path, down, "status").returncode == 4
 

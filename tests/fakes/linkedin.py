@@ -1,7 +1,14 @@
-"""Fake LinkedIn Posts API: /rest/posts, /rest/images?action=initializeUpload, upload PUT, comments."""
+"""Fake LinkedIn Posts API: /rest/posts, /rest/images?action=initializeUpload, upload PUT, comments.
+
+``commentary`` and a comment's ``message.text`` are read as the docs describe "little text": a
+backslash escapes a reserved character, ``{hashtag|\\#|tag}`` is a hashtag, and the first reserved
+character that is neither cuts the text there, silently, as LinkedIn does. ``shown`` keeps what a
+reader would see, and ``hashtags`` the hashtags LinkedIn would link.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -11,6 +18,30 @@ from tests.fakes.harness import FakeServer
 LINKEDIN_TOKEN = "linkedin-token-abcdef"
 AUTHOR = "urn:li:organization:777"
 _REQUIRED = ("author", "commentary", "visibility", "distribution", "lifecycleState")
+_RESERVED = set("|{}@[]()<>#\\*_~")
+_HASHTAG = re.compile(r"\{hashtag\|\\#\|((?:\\.|[^|{}@\[\]()<>#\\*_~])+)\}")
+
+
+def read_little_text(text: str) -> tuple[str, list[str]]:
+    """What LinkedIn shows for ``text``, and its hashtags: cut at the first unescaped reserved character."""
+    shown, tags, at = [], [], 0
+    while at < len(text):
+        char = text[at]
+        template = _HASHTAG.match(text, at)
+        if template:
+            tag = re.sub(r"\\(.)", r"\1", template.group(1))
+            tags.append(tag)
+            shown.append("#" + tag)
+            at = template.end()
+        elif char == "\\" and at + 1 < len(text) and text[at + 1] in _RESERVED:
+            shown.append(text[at + 1])
+            at += 2
+        elif char in _RESERVED:
+            break  # LinkedIn silently cuts the post here
+        else:
+            shown.append(char)
+            at += 1
+    return "".join(shown), tags
 
 
 class FakeLinkedIn(FakeServer):
@@ -19,6 +50,8 @@ class FakeLinkedIn(FakeServer):
         self.posts: dict[str, dict[str, Any]] = {}
         self.images: dict[str, bytes] = {}
         self.comments: list[dict[str, Any]] = []
+        self.shown: dict[str, str] = {}  # urn -> the text a reader sees
+        self.hashtags: dict[str, list[str]] = {}
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {LINKEDIN_TOKEN}":
@@ -50,8 +83,7 @@ class FakeLinkedIn(FakeServer):
         if request.path == "/rest/posts":
             return self._create(request.get_json())
         if request.path.startswith("/rest/socialActions/") and request.path.endswith("/comments"):
-            self.comments.append(request.get_json())
-            return Response(status=201, headers={"x-restli-id": f"urn:li:comment:{self.new_id()}"})
+            return self._comments(request)
         return self.json({"status": 404, "message": "Not found"}, 404)
 
     def _create(self, body: dict[str, Any]) -> Response:
@@ -68,4 +100,18 @@ class FakeLinkedIn(FakeServer):
                 )
         urn = f"urn:li:share:{self.new_id()}"
         self.posts[urn] = body
+        self.shown[urn], self.hashtags[urn] = read_little_text(body["commentary"])
+        return Response(status=201, headers={"x-restli-id": urn})
+
+    def _comments(self, request: Request) -> Response:
+        target = request.path.removeprefix("/rest/socialActions/").removesuffix("/comments")
+        if request.method == "GET":
+            on_post = [c for c in self.comments if c["object"] == target]
+            return self.json({"elements": list(reversed(on_post))[: int(request.args.get("count", "10"))]})
+        body = request.get_json()
+        if target not in self.posts or body.get("object") != target:
+            return self.json({"status": 404, "message": f"Not found: {target}"}, 404)
+        urn = f"urn:li:comment:({target},{self.new_id()})"
+        self.comments.append({**body, "commentUrn": urn, "id": urn.rsplit(",", 1)[-1].rstrip(")")})
+        self.shown[urn], self.hashtags[urn] = read_little_text(body["message"]["text"])
         return Response(status=201, headers={"x-restli-id": urn})

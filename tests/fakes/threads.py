@@ -1,4 +1,9 @@
-"""Fake Threads Graph API: containers, threads_publish, container status, permalink, 500 characters."""
+"""Fake Threads Graph API: containers, threads_publish, container status, permalink, 500 characters.
+
+As on the real API, publishing a container makes a new media object with its own id (answered by
+``threads_publish``); the container keeps only ``id`` and ``status``. A reply must name a published
+post's id (a container id is refused), and a user's threads and a post's replies can be listed.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ class FakeThreads(GraphFake):
     def __init__(self) -> None:
         super().__init__()
         self.containers: dict[str, dict[str, Any]] = {}
-        self.published: dict[str, dict[str, Any]] = {}
+        self.published: dict[str, dict[str, Any]] = {}  # media id -> the container's fields
 
     def handle(self, request: Request) -> Response:
         if not self.authorized(request):
@@ -29,22 +34,33 @@ class FakeThreads(GraphFake):
             return self.wrong_version()
         fields = self.fields(request)
         if request.method == "GET":
-            return self._get(parts[0])
+            return self._get(parts)
         if parts == [USER_ID, "threads"]:
             return self._container(fields)
         if parts == [USER_ID, "threads_publish"]:
             return self._publish(fields.get("creation_id", ""))
         return self.graph_error(400, 100, "Unsupported post request.")
 
-    def _get(self, node: str) -> Response:
-        if node == "me":
+    def _get(self, parts: list[str]) -> Response:
+        node = parts[0]
+        if parts == ["me"]:
             return self.json({"id": USER_ID, "username": "jessicajones"})
-        if node in self.containers:
-            found = {"id": node, "status": self.containers[node]["status"]}
-            if node in self.published:
-                found["permalink"] = f"https://www.threads.net/@jessicajones/post/P{node}"
-            return self.json(found)
+        if parts == [USER_ID, "threads"]:
+            return self._listed(None)
+        if len(parts) == 2 and parts[1] == "replies" and node in self.published:
+            return self._listed(node)
+        if parts == [node] and node in self.containers:
+            return self.json({"id": node, "status": self.containers[node]["status"]})
+        if parts == [node] and node in self.published:
+            return self.json({"id": node, "text": self.published[node].get("text", ""),
+                              "permalink": f"https://www.threads.net/@jessicajones/post/P{node}"})
         return self.graph_error(400, 100, "Object does not exist")
+
+    def _listed(self, reply_to: str | None) -> Response:
+        """A user's posts (``reply_to`` None) or a post's replies, newest first."""
+        found = [{"id": media, "text": fields.get("text", "")} for media, fields in reversed(self.published.items())
+                 if fields.get("reply_to_id") == reply_to]
+        return self.json({"data": found})
 
     def _container(self, fields: dict[str, str]) -> Response:
         kind = fields.get("media_type")
@@ -68,5 +84,6 @@ class FakeThreads(GraphFake):
         if found["status"] == "PUBLISHED":
             return self.graph_error(400, 10, "The media has already been published", 2207006)
         found["status"] = "PUBLISHED"
-        self.published[container] = found  # Threads gives the post the container's id (unverified)
-        return self.json({"id": container})
+        media = self.new_id()  # the post's own id, not the container's
+        self.published[media] = found
+        return self.json({"id": media})

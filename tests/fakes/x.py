@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import twitter_text
@@ -44,11 +45,7 @@ class FakeX(FakeServer):
         if path == "/2/users/me":
             return self.json({"data": USER})
         if path == f"/2/users/{USER['id']}/tweets":
-            recent = [
-                {"id": k, "text": _URL.sub("https://t.co/abc123", v["text"]).replace("&", "&amp;")}
-                for k, v in self.tweets.items()
-            ]
-            return self.json({"data": list(reversed(recent))[:20], "meta": {"result_count": len(recent)}})
+            return self._timeline(request)
         return self.problem(404, "Not Found Error", "Not found")
 
     def _create(self, body: dict[str, Any]) -> Response:
@@ -68,8 +65,24 @@ class FakeX(FakeServer):
             if media_id not in self.media:
                 return self.problem(400, "Invalid Request", f"Your media IDs are invalid: {media_id}")
         tweet_id = self.new_id()
-        self.tweets[tweet_id] = body
+        self.tweets[tweet_id] = {**body, "created_at": datetime.now(UTC)}
         return self.json({"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}, 201)
+
+    def _timeline(self, request: Request) -> Response:
+        """Newest first, ``max_results`` (5-100, default 10) a page, from ``start_time``; ``next_token`` if more."""
+        size = int(request.args.get("max_results", "10"))
+        if not 5 <= size <= 100:
+            return self.problem(400, "Invalid Request", "The `max_results` query parameter value is not valid")
+        since = request.args.get("start_time")
+        start = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        recent = [
+            {"id": k, "text": _URL.sub("https://t.co/abc123", v["text"]).replace("&", "&amp;")}
+            for k, v in reversed(self.tweets.items()) if start is None or v["created_at"] >= start
+        ]
+        meta: dict[str, Any] = {"result_count": min(size, len(recent))}
+        if len(recent) > size:
+            meta["next_token"] = "7140dibdnow9c7btw4"
+        return self.json({"data": recent[:size], "meta": meta} if recent else {"meta": {"result_count": 0}})
 
     def _upload(self, request: Request, v2: bool) -> Response:
         upload = request.files.get("media")

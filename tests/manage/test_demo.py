@@ -59,3 +59,42 @@ def test_a_missing_campaign_file_is_refused_before_anything_starts(settings: Set
     with pytest.raises(ConfigError, match="campaign file not found"):
         run_demo(settings, engine, campaign_file=Path("no/such.yaml"))
     assert not (settings.home / "demo").exists()
+
+
+def test_the_packaged_seed_is_the_repositorys_example() -> None:
+    """One seed: examples/ (the repository tour) and promo/manage/seed/ (what ships) are the same files."""
+    from promo.manage.demo import SEED_CAMPAIGN, SEED_CONFIG, SEED_DIR
+
+    pairs = [(ROOT / "examples" / "jessica-jones-s3.yaml", SEED_CAMPAIGN), (ROOT / "promo.toml", SEED_CONFIG)]
+    pairs += [(path, SEED_DIR / "media" / path.name) for path in (ROOT / "examples" / "media").iterdir()]
+    assert sorted(p.name for p in (SEED_DIR / "media").iterdir()) == sorted(
+        p.name for p in (ROOT / "examples" / "media").iterdir())
+    for repo_copy, shipped in pairs:
+        assert repo_copy.read_bytes() == shipped.read_bytes(), f"copy {repo_copy} to {shipped}"
+
+
+def test_the_seed_and_the_starter_are_package_data() -> None:
+    """Every file ``promo demo`` and ``promo init`` read is matched by pyproject's package-data."""
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["promo"]
+    package = ROOT / "promo"
+    shipped = {path for pattern in patterns for path in package.glob(pattern) if path.is_file()}
+    for folder in ("manage/seed", "manage/scaffold/project"):
+        needed = {p for p in (package / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+        assert needed and needed <= shipped, sorted(map(str, needed - shipped))
+
+
+def test_the_demo_reads_the_packaged_seed_whatever_the_folder(settings: Settings, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no examples/, promo.toml or templates/ here
+    seen: list[Mapping[str, str]] = []
+
+    @contextmanager
+    def engine(env: Mapping[str, str], log: Path) -> Iterator[None]:
+        seen.append(dict(env))
+        yield
+
+    result = run_demo(load_settings(home=tmp_path / "home"), engine, timeout=0.2)
+    assert len(result.outcomes) == 59 and {o.status for o in result.outcomes} == {states.SCHEDULED}
+    assert Path(seen[0]["PROMO_CONFIG_FILE"]).read_bytes() == (ROOT / "promo.toml").read_bytes()

@@ -9,14 +9,24 @@ from sqlalchemy import Engine, select, update
 
 from promo.accounts import Account
 from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
-from promo.manage.posts import cancel, create_adhoc, get_post, list_posts, reschedule
+from promo.manage.posts import (
+    cancel,
+    create_adhoc,
+    get_post,
+    late_warnings,
+    list_posts,
+    post_zone,
+    queue_posts,
+    reschedule,
+)
 from promo.planning.apply import apply_plan as apply
 from promo.planning.plan import plan
+from promo.settings import Settings
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import transition
 from promo.store.tables import PostRow
-from promo.times import utcnow
+from promo.times import utcnow, zone
 from tests.store.storekit import PREMIERE, campaign, event_count
 
 X = Account("jj-x", "x", options={"handle": "JessicaJones"})
@@ -94,3 +104,36 @@ def test_ad_hoc_posts_are_checked_first(engine: Engine) -> None:
     with pytest.raises(PostInvalid, match="280"):
         create_adhoc(engine, X, "a" * 300, at)
     assert event_count(engine) == before and len(list_posts(engine)) == 1
+
+
+def test_queue_lists_upcoming_first_and_history_only_when_asked(queued: Engine) -> None:
+    posts = list_posts(queued)
+    cancel(queued, posts[0].id)
+    page = queue_posts(queued)
+    assert page.total == len(posts) - 1 and posts[0].id not in {p.id for p in page.posts}
+    everything = queue_posts(queued, history=True, limit=2)
+    assert everything.total == len(posts) and [p.status for p in everything.posts] == ["scheduled"] * 2
+    assert queue_posts(queued, history=True).posts[-1].id == posts[0].id
+    assert [p.id for p in queue_posts(queued, status="cancelled").posts] == [posts[0].id]
+
+
+def test_a_post_zone_is_its_campaign_zone_else_its_account_zone(queued: Engine, engine: Engine) -> None:
+    post = list_posts(queued)[0]
+    assert post_zone(queued, post.id, lambda name: zone("Europe/Paris")).key == "America/Los_Angeles"
+    adhoc = create_adhoc(queued, X, "Out now", utcnow() + timedelta(hours=1))
+    assert post_zone(queued, adhoc.id, lambda name: zone(f"Europe/{'Paris' if name == 'jj-x' else 'Oslo'}")).key \
+        == "Europe/Paris"
+    with pytest.raises(NotFound, match="'promo queue"):
+        post_zone(queued, 10**6, lambda name: zone("UTC"))
+
+
+def test_late_warnings_say_what_will_happen(engine: Engine) -> None:
+    now = PREMIERE + timedelta(hours=1)
+    planned = plan(engine, *campaign({"premiere": (PREMIERE, "Tonight"),
+                                      "countdown": (PREMIERE - timedelta(days=3), "3 days"),
+                                      "later": (PREMIERE + timedelta(days=1), "Tomorrow")}))
+    lines = late_warnings(planned, {"jj-x": X}, Settings(_env_file=None), now)  # type: ignore[call-arg]
+    assert len(lines) == 4 and not any(line.startswith("later") for line in lines)
+    assert "premiere for jj-x: 2019-06-14 00:01 -07:00 is already past (1.0 hours late, 6.0 hours allowed); " \
+           "it goes out as soon as the engine runs" in lines
+    assert any(line.startswith("countdown for jj-x") and "held for a person" in line for line in lines)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 
 from promo.errors import CampaignError, PromoError
 from promo.planning.apply import apply_plan as apply
@@ -202,12 +203,11 @@ def test_apply_is_one_transaction(engine: Engine) -> None:
     before = [(r.id, r.status, r.digest) for r in rows(engine)], event_count(engine)
     grown = dict(FILE, premiere=(PREMIERE, "Edited"), finale=(PREMIERE + timedelta(days=7), "Finale"))
     pending = plan(engine, *campaign(grown, digest="d2"))
-    with transaction(engine) as session:  # somebody else's apply wins the race for 'finale'
-        session.execute(insert(Announcement).values(
-            campaign_id="jessica-jones-s3", key="finale", kind="premiere", fields={},
-            scheduled_at=PREMIERE, removed=False))
+    last = pending.entries[-1]
+    assert last.action == "created" and last.announcement == "finale"
+    broken = replace(last, campaign="no-such-campaign")  # its row breaks a foreign key, after the others
     with pytest.raises(PromoError, match="nothing was written"):
-        apply(engine, pending)
+        apply(engine, replace(pending, entries=(*pending.entries[:-1], broken)))
     assert ([(r.id, r.status, r.digest) for r in rows(engine)], event_count(engine)) == before
     with transaction(engine) as session:
         assert session.get(Campaign, "jessica-jones-s3").digest == "d1"  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ import pytest
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
 from promo.platforms.base import MemoryLoginCache
 from promo.platforms.tids import tid_for
-from promo.posts import MemoryJournal
+from promo.posts import MemoryJournal, NotPublished, Published
 from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
 from tests.fakes.bluesky import APP_PASSWORD, DID, HANDLE, FakeBluesky
 from tests.fakes.harness import closed_port_url
@@ -106,11 +106,9 @@ def test_bad_password_and_timeouts(fake: FakeBluesky) -> None:
     with pytest.raises(Ambiguous):
         adapter(account(fake.url), login_cache=cache).publish(single("bluesky"), journal)
     found = adapter(account(fake.url), login_cache=cache).lookup(single("bluesky"), MemoryJournal())
-    assert found is not None and found.platform_id.endswith(tid_for("k-1", 0))
-    assert (
-        adapter(account(fake.url), login_cache=cache).lookup(single("bluesky", "no", "never"), MemoryJournal())
-        is None
-    )
+    assert isinstance(found, Published) and found.platform_id.endswith(tid_for("k-1", 0))
+    never = adapter(account(fake.url), login_cache=cache).lookup(single("bluesky", "no", "never"), MemoryJournal())
+    assert isinstance(never, NotPublished) and tid_for("never", 0) in never.reason
 
 
 def test_thread_root_parent_and_resume(fake: FakeBluesky) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
-from promo.posts import MemoryJournal
+from promo.platforms.registry import rules_for
+from promo.posts import CannotTell, MemoryJournal, NotPublished, Part, Post, Published
 from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
 from tests.fakes.harness import closed_port_url
 from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
@@ -25,14 +26,27 @@ def account(url: str, token: str = LINKEDIN_TOKEN) -> Any:
     return make_account("linkedin", url, {"access_token": token}, author=AUTHOR)
 
 
-def test_posts_escaped_little_text(fake: FakeLinkedIn) -> None:
-    post = single("linkedin", "Jessica Jones (S3) #JessicaJones")
-    published = adapter(account(fake.url)).publish(post, MemoryJournal())
+READER = "Jessica Jones (S3) #JessicaJones, https://jj.example/?utm_source=li #2024 *new*"
+LITTLE = (r"Jessica Jones \(S3\) {hashtag|\#|JessicaJones}, https://jj.example/?utm\_source=li \#2024 \*new\*")
+
+
+def test_preview_shows_the_little_text_that_is_sent(fake: FakeLinkedIn) -> None:
+    previewed = rules_for("linkedin", {}).wire(single("linkedin", READER))  # what preview shows and apply stores
+    assert previewed.text == LITTLE
+    published = adapter(account(fake.url)).publish(previewed, MemoryJournal())
     [request] = fake.received
     assert request.headers["x-restli-protocol-version"] == "2.0.0" and request.headers["linkedin-version"]
-    assert request.json["commentary"] == r"Jessica Jones \(S3\) \#JessicaJones"
+    assert request.json["commentary"] == previewed.text  # the exact payload
+    assert fake.shown[published.platform_id] == READER  # nothing cut: every reserved character escaped
+    assert fake.hashtags[published.platform_id] == ["JessicaJones"]  # and the hashtag stays a hashtag
     assert request.json["author"] == AUTHOR and request.json["lifecycleState"] == "PUBLISHED"
     assert published.url == f"https://www.linkedin.com/feed/update/{published.platform_id}"
+    assert rules_for("linkedin", {}).check(previewed).length == len(READER)  # counted as the reader sees it
+
+
+def test_text_stored_before_preview_escaped_is_still_sent_as_little_text(fake: FakeLinkedIn) -> None:
+    published = adapter(account(fake.url)).publish(single("linkedin", READER), MemoryJournal())
+    assert fake.received[0].json["commentary"] == LITTLE and fake.shown[published.platform_id] == READER
 
 
 def test_duplicate_is_already_published(fake: FakeLinkedIn) -> None:
@@ -78,7 +92,25 @@ def test_bad_token_and_timeouts(fake: FakeLinkedIn) -> None:
     with pytest.raises(Ambiguous):
         adapter(account(fake.url)).publish(single("linkedin"), journal)
     found = adapter(account(fake.url)).lookup(single("linkedin"), journal)
-    assert found is not None and found.platform_id in fake.posts
+    assert isinstance(found, Published) and found.platform_id in fake.posts
+    sent = MemoryJournal({"sending:0": "1"})
+    assert isinstance(adapter(account(fake.url)).lookup(single("linkedin", "lost"), sent), NotPublished)
+
+
+def test_a_timed_out_comment_is_found_or_cannot_tell_never_sent_twice(fake: FakeLinkedIn) -> None:
+    journal = MemoryJournal()
+    fake.fail_next("/comments", delay=HANG)
+    with pytest.raises(Ambiguous):
+        adapter(account(fake.url)).publish(thread("linkedin", 2), journal)
+    found = adapter(account(fake.url)).lookup(thread("linkedin", 2), journal)
+    assert isinstance(found, Published) and found.thread_ids == (fake.comments[0]["commentUrn"],)
+    lost, other = MemoryJournal(), Post("linkedin", "test-linkedin", (Part("Another post"), Part("Its comment")), "k2")
+    fake.fail_next("/comments", 500, {"status": 500, "message": "Internal Server Error"})
+    with pytest.raises(Retryable):
+        adapter(account(fake.url)).publish(other, lost)
+    answer = adapter(account(fake.url)).lookup(other, lost)  # a 500 after sending may hide an accepted comment
+    assert isinstance(answer, CannotTell) and "would take it twice" in answer.reason
+    assert len(fake.comments) == 1
 
 
 def test_image_upload_and_thread_comments(fake: FakeLinkedIn, tmp_path: Any) -> None:

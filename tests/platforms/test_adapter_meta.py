@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from promo.errors import Ambiguous, AuthError, Duplicate, Permanent, RateLimited, Retryable
-from promo.posts import MemoryJournal
+from promo.posts import CannotTell, MemoryJournal, NotPublished, Published
 from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
 from tests.fakes.harness import closed_port_url
@@ -82,8 +82,20 @@ def test_facebook_timeouts_and_lookup(facebook: FakeFacebook) -> None:
     with pytest.raises(Ambiguous):
         adapter(fb_account(facebook.url)).publish(single("facebook"), journal)
     found = adapter(fb_account(facebook.url)).lookup(single("facebook"), journal)
-    assert found is not None and found.platform_id in facebook.posts
-    assert adapter(fb_account(facebook.url)).lookup(single("facebook", "never sent"), MemoryJournal()) is None
+    assert isinstance(found, Published) and found.platform_id in facebook.posts
+    never = adapter(fb_account(facebook.url)).lookup(single("facebook", "never sent"), MemoryJournal())
+    assert isinstance(never, NotPublished)
+    sent_not_found = MemoryJournal({"sending:0": "1"})
+    assert isinstance(adapter(fb_account(facebook.url)).lookup(single("facebook", "other"), sent_not_found),
+                      NotPublished)  # a text post: a re-send is refused as a duplicate (506)
+
+
+def test_facebook_comment_not_found_cannot_tell(facebook: FakeFacebook) -> None:
+    journal = MemoryJournal()
+    facebook.fail_next("/comments", 500, graph(2, "temporary"))
+    with pytest.raises(Retryable):
+        adapter(fb_account(facebook.url)).publish(thread("facebook", 2), journal)
+    assert isinstance(adapter(fb_account(facebook.url)).lookup(thread("facebook", 2), journal), CannotTell)
 
 
 def test_facebook_photo_and_thread_as_comments(facebook: FakeFacebook, tmp_path: Any) -> None:
@@ -109,8 +121,9 @@ def test_threads_container_then_publish(threads: FakeThreads) -> None:
     published = adapter(th_account(threads.url)).publish(single("threads"), journal)
     create, publish, permalink = threads.received
     assert create.path == f"/v1.0/{USER_ID}/threads" and create.form["media_type"] == "TEXT"
-    assert publish.form["creation_id"] == journal.get("container:0") == published.platform_id
-    assert permalink.method == "GET"
+    assert publish.form["creation_id"] == journal.get("container:0") != published.platform_id
+    assert published.platform_id in threads.published  # the post's own id, not its container's
+    assert permalink.method == "GET" and permalink.path == f"/v1.0/{published.platform_id}"
     assert published.url == f"https://www.threads.net/@jessicajones/post/P{published.platform_id}"
 
 
@@ -135,8 +148,32 @@ def test_threads_timeout_after_publish_is_settled_by_container_status(threads: F
     with pytest.raises(Ambiguous):
         adapter(th_account(threads.url)).publish(single("threads"), journal)
     found = adapter(th_account(threads.url)).lookup(single("threads"), journal)
-    assert found is not None and found.platform_id == journal.get("container:0")
-    assert len(threads.published) == 1
+    assert isinstance(found, Published) and found.platform_id != journal.get("container:0")
+    assert list(threads.published) == [found.platform_id] == [journal.get("part:0")]
+    assert found.url == f"https://www.threads.net/@jessicajones/post/P{found.platform_id}"
+
+
+def test_threads_reconciled_thread_replies_to_the_published_post(threads: FakeThreads) -> None:
+    """After a timed-out first part is looked up, the next part replies to the post, not its container."""
+    journal = MemoryJournal()
+    threads.fail_next("/threads_publish", delay=HANG)
+    with pytest.raises(Ambiguous):
+        adapter(th_account(threads.url)).publish(thread("threads", 2), journal)
+    found = adapter(th_account(threads.url)).lookup(thread("threads", 2), journal)
+    assert isinstance(found, NotPublished)  # the first part is out, the reply never started
+    published = adapter(th_account(threads.url)).publish(thread("threads", 2), journal)
+    first = journal.get("part:0")
+    assert published.platform_id == first and first in threads.published and first != journal.get("container:0")
+    assert threads.published[published.thread_ids[0]]["reply_to_id"] == first
+
+
+def test_threads_published_container_without_its_post_cannot_tell(threads: FakeThreads) -> None:
+    journal = MemoryJournal()
+    threads.fail_next("/threads_publish", delay=HANG)
+    with pytest.raises(Ambiguous):
+        adapter(th_account(threads.url)).publish(single("threads"), journal)
+    threads.published.clear()  # published, but not (yet) listed among the user's threads
+    assert isinstance(adapter(th_account(threads.url)).lookup(single("threads"), journal), CannotTell)
 
 
 def test_threads_retry_reuses_the_recorded_container(threads: FakeThreads) -> None:
@@ -144,9 +181,8 @@ def test_threads_retry_reuses_the_recorded_container(threads: FakeThreads) -> No
     threads.fail_next("/threads_publish", 500, graph(2, "temporary"))
     with pytest.raises(Retryable):
         adapter(th_account(threads.url)).publish(single("threads"), journal)
-    assert (
-        adapter(th_account(threads.url)).lookup(single("threads"), journal) is None
-    )  # FINISHED, unpublished
+    found = adapter(th_account(threads.url)).lookup(single("threads"), journal)
+    assert isinstance(found, NotPublished) and "FINISHED" in found.reason
     adapter(th_account(threads.url)).publish(single("threads"), journal)
     assert len(threads.containers) == 1 and len(threads.published) == 1
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from promo.errors import Ambiguous, AuthError, Permanent, RateLimited, Retryable
-from promo.posts import MemoryJournal
+from promo.posts import CannotTell, MemoryJournal, NotPublished
 from promo.times import utcnow
 from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
 from tests.fakes.discord import FakeDiscord
@@ -84,8 +84,8 @@ def test_discord_timeouts(discord: FakeDiscord) -> None:
     journal = MemoryJournal()
     with pytest.raises(Ambiguous):
         adapter(discord_account(discord)).publish(single("discord"), journal)
-    with pytest.raises(Ambiguous):
-        adapter(discord_account(discord)).lookup(single("discord"), journal)
+    assert isinstance(adapter(discord_account(discord)).lookup(single("discord"), journal), CannotTell)
+    assert isinstance(adapter(discord_account(discord)).lookup(single("discord"), MemoryJournal()), NotPublished)
 
 
 def test_discord_files_and_thread_resume(discord: FakeDiscord, tmp_path: Any) -> None:
@@ -142,9 +142,12 @@ def test_slack_revoked_webhook_and_timeouts(slack: FakeSlack) -> None:
     with pytest.raises(Retryable):
         adapter(slack_account(slack, url=closed_port_url())).publish(single("slack"), MemoryJournal())
     slack.fail_next("/services", delay=HANG)
+    journal = MemoryJournal()
     with pytest.raises(Ambiguous):
-        adapter(slack_account(slack)).publish(single("slack"), MemoryJournal())
+        adapter(slack_account(slack)).publish(single("slack"), journal)
     assert len(slack.messages) == 1
+    found = adapter(slack_account(slack)).lookup(single("slack"), journal)
+    assert isinstance(found, CannotTell) and "cannot read the channel" in found.reason
 
 
 def test_verify(discord: FakeDiscord, slack: FakeSlack) -> None:

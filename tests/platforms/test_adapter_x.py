@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from promo.errors import Ambiguous, AuthError, Duplicate, Permanent, RateLimited, Retryable
-from promo.posts import MemoryJournal
+from promo.posts import CannotTell, MemoryJournal, NotPublished, Published
+from promo.times import iso, utcnow
 from tests.fakes.accounts import HANG, adapter, image, make_account, single, thread
 from tests.fakes.harness import closed_port_url
 from tests.fakes.x import CREDENTIALS, USER, FakeX
@@ -87,8 +88,20 @@ def test_timeouts_and_lookup(fake: FakeX) -> None:
     with pytest.raises(Ambiguous):
         adapter(account(fake.url)).publish(post, journal)
     found = adapter(account(fake.url)).lookup(post, journal)
-    assert found is not None and found.platform_id in fake.tweets
-    assert adapter(account(fake.url)).lookup(single("x", "never"), MemoryJournal()) is None
+    assert isinstance(found, Published) and found.platform_id in fake.tweets
+    assert isinstance(adapter(account(fake.url)).lookup(single("x", "never"), MemoryJournal()), NotPublished)
+
+
+def test_lookup_not_found_since_the_attempt(fake: FakeX) -> None:
+    """All posts since the attempt read and none matches: not published; a full page: cannot tell."""
+    sent = MemoryJournal({"sending:0": iso(utcnow())})
+    assert isinstance(adapter(account(fake.url)).lookup(single("x", "lost"), sent), NotPublished)
+    for n in range(101):
+        adapter(account(fake.url)).publish(single("x", f"post {n}", key=f"k{n}"), MemoryJournal())
+    found = adapter(account(fake.url)).lookup(single("x", "lost"), sent)
+    assert isinstance(found, CannotTell) and "may not reach back" in found.reason
+    before = MemoryJournal({"sending:0": "1"})  # an older journal: no time, so no complete read
+    assert isinstance(adapter(account(fake.url)).lookup(single("x", "lost"), before), CannotTell)
 
 
 def test_thread_resumes_without_reposting(fake: FakeX) -> None:
