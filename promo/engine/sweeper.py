@@ -41,34 +41,14 @@ def sweep(engine: Engine, *, now: datetime | None = None, actor: str = ACTOR) ->
     now = now or utcnow()
     swept = Swept()
     with transaction(engine) as session:
-        for post_id, attempt_id in _expired(session, states.QUEUED, now):
-            if transition(
-                session,
-                post_id,
-                [states.QUEUED],
-                states.SCHEDULED,
-                action="lease-expired",
-                actor=actor,
-                attempt_id=attempt_id,
-                now=now,
-                lease_until=None,
-                reason=LOST,
-            ):
-                swept.requeued.append(post_id)
-        for post_id, attempt_id in _expired(session, states.PUBLISHING, now):
-            if transition(
-                session,
-                post_id,
-                [states.PUBLISHING],
-                states.UNKNOWN,
-                action="timed-out",
-                actor=actor,
-                attempt_id=attempt_id,
-                now=now,
-                lease_until=None,
-                reason=NO_RESULT,
-            ):
-                swept.unknown.append(post_id)
+        for status, target, action, reason, found in (
+            (states.QUEUED, states.SCHEDULED, "lease-expired", LOST, swept.requeued),
+            (states.PUBLISHING, states.UNKNOWN, "timed-out", NO_RESULT, swept.unknown),
+        ):
+            for post_id, attempt_id in _expired(session, status, now):
+                if transition(session, post_id, [status], target, action=action, actor=actor,
+                              attempt_id=attempt_id, now=now, lease_until=None, reason=reason):
+                    found.append(post_id)
         put_meta(session, LAST_SWEEP, iso(now))
     return swept
 

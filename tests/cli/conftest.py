@@ -99,3 +99,10 @@ def one_line_error(ran: Ran, code: int, fragment: str) -> None:
     assert ran.err.count("\n") == 1 and ran.err.startswith("error: "), ran.err
     assert fragment in ran.err, ran.err
     assert "Traceback" not in ran.out + ran.err
+
+
+@pytest.fixture
+def applied(promo: Promo) -> Promo:
+    """The project's campaign applied: its posts are in the ledger."""
+    assert promo("apply", CAMPAIGN, "--yes").code == 0
+    return promo

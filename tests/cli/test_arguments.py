@@ -18,12 +18,6 @@ def store_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture
-def applied(promo: Promo) -> Promo:
-    assert promo("apply", CAMPAIGN, "--yes").code == 0
-    return promo
-
-
 @pytest.mark.parametrize("args", [
     ("show", "0"), ("show", "--", "-1"), ("show", str(2**63)), ("show", "abc"), ("cancel", "9" * 30),
     ("retry", "0"), ("resolve", str(2**64), "--not-published"), ("reschedule", "1.5", "--at", "now+1h"),

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cli.conftest import CAMPAIGN, Promo, dump
+from tests.cli.conftest import Promo, dump
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -29,12 +29,6 @@ times = st.one_of(st.sampled_from(TIMES), st.text(max_size=40),
 @pytest.fixture
 def store_url(sqlite_url: str) -> str:
     return sqlite_url
-
-
-@pytest.fixture
-def applied(promo: Promo) -> Promo:
-    assert promo("apply", CAMPAIGN, "--yes").code == 0
-    return promo
 
 
 def clear_or_done(promo: Promo, store_url: str, *args: str) -> None:
