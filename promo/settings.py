@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -22,11 +21,19 @@ from pydantic_settings import (
 )
 
 from promo.errors import ConfigError
+from promo.settings_peek import (  # the parts the settings peek shares, stdlib only
+    BROKER_SCHEMES,
+    DATABASE_SCHEMES,
+    DEFAULT_CONFIG_FILE,
+    MAX_CONFIG_BYTES,
+    broker_in,
+    database_in,
+    mask_url,
+    read_toml,
+)
 
-DEFAULT_CONFIG_FILE = "promo.toml"
-MAX_CONFIG_BYTES = 1024 * 1024
-DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
-BROKER_SCHEMES = ("redis", "rediss", "sqla+sqlite")
+__all__ = ["BROKER_SCHEMES", "DATABASE_SCHEMES", "DEFAULT_CONFIG_FILE", "MAX_CONFIG_BYTES", "Settings",
+           "load_settings", "mask_url", "read_toml"]
 
 
 class _PromoTableSource(PydanticBaseSettingsSource):
@@ -50,23 +57,6 @@ class _PromoTableSource(PydanticBaseSettingsSource):
                 raise ConfigError(f"{self.path}:{_line_of(self.path, key)}: [promo] {key}: unknown setting"
                                   f"{_did_you_mean(key)}")
         return dict(table)
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """A TOML file; ConfigError naming the file (and line) if it cannot be read."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
-        return tomllib.loads(data.decode("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text: save the file as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _line_of(path: Path, key: str) -> int | str:
@@ -115,6 +105,9 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(2, gt=0, le=256, description="worker processes")
     visibility_timeout: int = Field(3600, gt=0, le=604800, description="Redis transport visibility timeout, seconds")
+    broker_connection_max_retries: int = Field(
+        100, ge=1, le=100_000, description="reconnects to a lost broker before a worker exits 1 (for its supervisor)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -170,16 +163,12 @@ class Settings(BaseSettings):
     @property
     def database(self) -> str:
         """The database URL to connect to (secret: never print it)."""
-        if self.database_url is not None:
-            return self.database_url.get_secret_value()
-        return f"sqlite:///{(self.home / 'promo.db').as_posix()}"
+        return database_in(self.database_url.get_secret_value() if self.database_url is not None else None, self.home)
 
     @property
     def broker(self) -> str:
         """The broker URL (secret: never print it). Without one: kombu's SQLAlchemy transport on SQLite."""
-        if self.broker_url is not None:
-            return self.broker_url.get_secret_value()
-        return f"sqla+sqlite:///{(self.home / 'broker.db').as_posix()}"
+        return broker_in(self.broker_url.get_secret_value() if self.broker_url is not None else None, self.home)
 
     def display(self) -> dict[str, str]:
         """Every setting as text, passwords in URLs masked."""
@@ -190,16 +179,6 @@ class Settings(BaseSettings):
         shown["database_url"] = mask_url(self.database)
         shown["broker_url"] = mask_url(self.broker)
         return shown
-
-
-def mask_url(url: str) -> str:
-    """``redis://:s3cret@host/0`` -> ``redis://:***@host/0``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 from promo.engine import reconcile
 from promo.errors import ConfigError
@@ -34,6 +35,11 @@ HARD_AFTER_SOFT_S = 10.0
 # kombu's virtual transports sleep this long whenever the prefetch window is full or the queue is
 # empty: at 0.1 s a worker idles between short tasks. 0.01 s costs ~100 cheap SELECTs a second.
 EMBEDDED_POLL_S = 0.01
+# How often a worker that lost the broker tries again before it gives up and exits 1 for its
+# supervisor (Celery's default, 100, is about 45 minutes of backoff); not a promo setting yet.
+# Named, not imported: Celery loads them when a worker starts (issue 12, docs/reliability.md gap 1).
+POOL = "workers.pool:TaskPool"  # a pool process killed during start-up is replaced
+REDIS_TRANSPORT = "workers.redisbroker:Transport"  # kombu's Redis transport, closed channels guarded
 
 
 def create_app(settings: Settings) -> Celery:
@@ -44,6 +50,8 @@ def create_app(settings: Settings) -> Celery:
         settings.home.mkdir(parents=True, exist_ok=True)
         transport["polling_interval"] = EMBEDDED_POLL_S
         broker = embedded_url(broker)
+    for scheme in ("redis", "rediss"):  # kombu picks the transport by the URL's scheme; logs keep it
+        TRANSPORT_ALIASES[scheme] = REDIS_TRANSPORT
     app = Celery("promo", broker=broker, include=["workers.tasks"])
     app.conf.update(
         task_default_queue=QUEUE,
@@ -58,6 +66,8 @@ def create_app(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=settings.broker_connection_max_retries,
+        worker_pool=POOL,
         broker_transport_options=transport,
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         beat_schedule=beat_schedule(settings),

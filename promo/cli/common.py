@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from promo.accounts import Account
+    from promo.manage.reads import PostReads
     from promo.settings import Settings
+    from promo.settings_peek import SettingsPeek
+    from promo.store.sqlite_reads import SqliteReads
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,13 +43,46 @@ INTERNAL_ERROR = ("internal error (a bug in promo): {kind}: {message}; run again
 
 
 class App:
-    """Settings, accounts and the store, each loaded on first use."""
+    """Settings, accounts and the store, each loaded on first use.
+
+    The read commands (``queue``, ``show``, ``status``) go through ``peek`` and ``sqlite_reads``
+    when they apply (a current SQLite store, plain settings): neither imports pydantic-settings nor
+    SQLAlchemy, which would take the whole 0.5 s those commands have. Anything else, and every
+    write, takes ``settings`` and ``engine``.
+    """
 
     @cached_property
     def settings(self) -> Settings:
         from promo.settings import load_settings
 
         return load_settings()
+
+    @cached_property
+    def peek(self) -> SettingsPeek | None:
+        """The settings the read commands need, without pydantic; None when only ``settings`` may tell."""
+        from promo.settings_peek import peek_settings
+
+        return peek_settings()
+
+    @cached_property
+    def sqlite_reads(self) -> SqliteReads | None:
+        """The store opened read-only with ``sqlite3``, if the peek applies and the file is current."""
+        if self.peek is None:
+            return None
+        from promo.store.sqlite_reads import open_current
+
+        return open_current(self.peek.database)
+
+    @cached_property
+    def reads(self) -> PostReads:
+        """What ``queue`` and ``show`` read: over ``sqlite_reads`` if open, else through ``engine``."""
+        if self.sqlite_reads is not None:
+            from promo.manage.reads import FileReads
+
+            return FileReads(self.sqlite_reads)
+        from promo.manage.posts import EngineReads
+
+        return EngineReads(self.engine)
 
     @cached_property
     def accounts(self) -> dict[str, Account]:
@@ -72,7 +108,7 @@ class App:
         try:
             from promo.times import zone  # zoneinfo: not on the --help path
 
-            return zone(self.settings.timezone)
+            return zone(self.peek.timezone if self.peek else self.settings.timezone)
         except ValueError as exc:
             raise PromoError(f"setting timezone (PROMO_TIMEZONE): {exc}") from None
 
@@ -81,6 +117,18 @@ class App:
         from promo.times import zone
 
         return zone(account.timezone) if account.timezone else self.zone
+
+    def named_account_zone(self, name: str) -> ZoneInfo:
+        """``account_zone`` by name (the configured zone for an account not in promo.toml). From the
+        peek's reading of promo.toml when it has one: no platform module is imported just for a zone."""
+        zones = self.peek.account_zones if self.peek else None
+        if zones is None:
+            account = self.accounts.get(name)
+            return self.account_zone(account) if account is not None else self.zone
+        from promo.times import zone
+
+        named = zones.get(name)
+        return zone(named) if named else self.zone
 
     def moment(self, text: str, tz: ZoneInfo, *, allow_past: bool = False, option: str = "--at") -> datetime:
         """A time a person typed, read in ``tz``; refused if in the past (unless allowed) or too far ahead."""

@@ -8,6 +8,7 @@ and its per-task chatter only with ``--verbose``. Celery loads inside the comman
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ import click
 from promo.cli.common import App, pass_app
 
 if TYPE_CHECKING:
+    from celery import Celery
+
     from promo.settings import Settings
 
 F = Callable[..., Any]
@@ -61,6 +64,28 @@ def _on_ready(app: App, what: str) -> None:
         logging.getLogger("promo.events").info("ready: %s", what)
 
     signals.worker_ready.connect(ready, weak=False)
+
+
+def _run_celery(command: str, celery: Celery, argv: list[str]) -> None:
+    """Run a Celery command and exit with its status, for supervisors (``Restart=on-failure``).
+
+    The worker's status is 1 after "Unrecoverable error", a broker given up on or a pool that cannot
+    start, and 0 after a warm stop. ``worker_main`` and ``Celery.start`` both drop it: Celery's click
+    command, run with ``standalone_mode=False``, returns it instead of raising. Beat raises instead;
+    it ends the same way, with its error on one line.
+    """
+    from celery.bin.celery import celery as celery_command
+
+    celery_command.params[0].default = celery  # what Celery.start does: --app is this app
+    try:
+        code = celery_command.main(args=argv, standalone_mode=False)
+    except Exception as exc:  # beat: Celery has already logged it with its traceback
+        click.echo(f"error: promo {command} stopped: {type(exc).__name__}: {exc}", err=True)
+        code = 1
+    finally:
+        celery_command.params[0].default = None
+    if isinstance(code, int) and code:
+        sys.exit(code)  # not click's Exit: promo's click, not standalone either, would drop it too
 
 
 def _broker(settings: Settings) -> str:
@@ -127,8 +152,8 @@ def run(app: App, dry_run: bool, concurrency: int | None, verbose: bool, logleve
     click.echo(_start_line("run", settings, concurrency))
     _on_ready(app, _next_post(app))  # also migrates the store before the first task
     options, level = _prepare(app, verbose, loglevel)
-    create_app(settings).worker_main(
-        [*options, "worker", "-B", "--scheduler", "celery.beat:Scheduler", *_celery_args(app, concurrency, level)])
+    argv = [*options, "worker", "-B", "--scheduler", "celery.beat:Scheduler", *_celery_args(app, concurrency, level)]
+    _run_celery("run", create_app(settings), argv)
 
 
 @click.command()
@@ -151,7 +176,7 @@ def worker(app: App, concurrency: int | None, verbose: bool, loglevel: str | Non
     click.echo(_start_line("worker", app.settings, concurrency))
     _on_ready(app, "waiting for posts from the broker")
     options, level = _prepare(app, verbose, loglevel)
-    create_app(app.settings).worker_main([*options, "worker", *_celery_args(app, concurrency, level)])
+    _run_celery("worker", create_app(app.settings), [*options, "worker", *_celery_args(app, concurrency, level)])
 
 
 @click.command()
@@ -174,4 +199,5 @@ def beat(app: App, verbose: bool, loglevel: str | None) -> None:
     click.echo(f"promo beat: dispatching due posts every {settings.dispatch_interval:g} s and sweeping every "
                f"{settings.sweep_interval:g} s, through {_broker(settings)}. Ctrl-C stops.")
     options, level = _prepare(app, verbose, loglevel)
-    create_app(settings).start([*options, "beat", "--scheduler", "celery.beat:Scheduler", "--loglevel", level])
+    argv = [*options, "beat", "--scheduler", "celery.beat:Scheduler", "--loglevel", level]
+    _run_celery("beat", create_app(settings), argv)

@@ -14,16 +14,12 @@ import click
 
 from promo.cli.common import NAME, REASON, App, emit_json, json_option, pass_app, post_id_argument
 from promo.cli.display import shown_at, style, when
-from promo.manage.attention import resolve as resolve_post
-from promo.manage.attention import retry as retry_post
-from promo.manage.pauses import Scope
-from promo.manage.pauses import pause as pause_posts
-from promo.manage.pauses import resume as resume_posts
+from promo.store.pauses import Scope
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the library calls load SQLAlchemy: imported in the commands that write
     from zoneinfo import ZoneInfo
 
-    from promo.manage.status import Status
+    from promo.manage.views import Status
 
 
 @click.command()
@@ -41,9 +37,7 @@ def status(app: App, as_json: bool) -> None:
         promo status
         promo status --json | jq '.attention[] | .id'
     """
-    from promo.manage.status import engine_status  # here: it loads kombu, which only status needs
-
-    report = engine_status(app.settings)
+    report = _status_report(app)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -52,6 +46,17 @@ def status(app: App, as_json: bool) -> None:
         raise SystemExit(4)
     if report.attention or report.accounts:
         raise SystemExit(1)
+
+
+def _status_report(app: App) -> Status:
+    """On a current SQLite store, read with sqlite3 (no SQLAlchemy); else through SQLAlchemy."""
+    if app.peek is not None and app.sqlite_reads is not None:
+        from promo.manage.reads import file_status
+
+        return file_status(app.peek.broker, app.sqlite_reads, app.zone)
+    from promo.manage.status import engine_status
+
+    return engine_status(app.settings)
 
 
 def _print_status(report: Status, tz: ZoneInfo) -> None:
@@ -102,6 +107,8 @@ def pause(app: App, campaign: str | None, account: str | None, reason: str, as_j
         promo pause
     """
     scope = Scope.of(campaign, account)
+    from promo.manage.pauses import pause as pause_posts
+
     count = pause_posts(app.engine, scope, reason=reason, accounts=set(app.accounts))
     if as_json:
         emit_json({"paused": scope.describe(), "scope": scope.kind, "value": scope.value, "posts": count})
@@ -124,6 +131,8 @@ def resume(app: App, campaign: str | None, account: str | None, as_json: bool) -
         promo resume
     """
     scope = Scope.of(campaign, account) if (campaign or account) else None
+    from promo.manage.pauses import resume as resume_posts
+
     count = resume_posts(app.engine, scope)
     what = scope.describe() if scope else "every pause"
     if as_json:
@@ -143,6 +152,8 @@ def retry(app: App, post_id: int, as_json: bool) -> None:
     Example:
         promo retry 42
     """
+    from promo.manage.attention import retry as retry_post
+
     view = retry_post(app.engine, post_id)
     if as_json:
         emit_json(view.to_dict(app.zone))
@@ -175,6 +186,8 @@ def resolve(app: App, post_id: int, url: str | None, not_published: bool, as_jso
     """
     if bool(url) == not_published:
         raise click.UsageError("give exactly one of --published URL or --not-published")
+    from promo.manage.attention import resolve as resolve_post
+
     target = resolve_post(app.engine, post_id, published_url=url)
     if as_json:
         emit_json({"id": post_id, "status": target, "url": url})

@@ -1,7 +1,8 @@
 """``promo queue``, ``show``, ``cancel``, ``reschedule`` and ``post``: the queue as people handle it.
 
-Thin: each command parses its arguments, calls one function of ``promo.manage.posts`` and prints
-the answer. A time a person types is read in the zone of what it is about (the post's campaign, or
+Thin: each command parses its arguments, calls one function of ``promo.manage.posts`` (reads go
+through ``app.reads``, without SQLAlchemy on a current SQLite store) and prints the answer. A time
+a person types is read in the zone of what it is about (the post's campaign, or
 an ad hoc post's account) and echoed back with that zone's offset.
 """
 
@@ -25,18 +26,7 @@ from promo.cli.common import (
     post_id_argument,
 )
 from promo.cli.display import history_lines, table, when
-from promo.manage.posts import (
-    PostDetail,
-    PostView,
-    QueuePage,
-    campaign_zones,
-    create_adhoc,
-    get_post,
-    post_zone,
-    queue_posts,
-)
-from promo.manage.posts import cancel as cancel_post
-from promo.manage.posts import reschedule as move_post
+from promo.manage.views import PostDetail, PostView, QueuePage
 from promo.store import states
 
 MAX_LIMIT = 100_000
@@ -64,8 +54,8 @@ def queue(app: App, status: tuple[str, ...], campaign: str | None, account: str 
         promo queue --all --campaign jessica-jones-s3
         promo queue --status failed --status unknown --json
     """
-    page = queue_posts(app.engine, status=status or None, campaign=campaign, account=account,
-                       history=show_all, limit=limit)
+    page = app.reads.queue(status=status or None, campaign=campaign, account=account, history=show_all,
+                           limit=limit)
     zones = _zones(app, page.posts)
     if as_json:
         emit_json([p.to_dict(zones[p.id]) for p in page.posts])
@@ -78,13 +68,8 @@ def queue(app: App, status: tuple[str, ...], campaign: str | None, account: str 
 
 def _zones(app: App, posts: list[PostView]) -> dict[int, ZoneInfo]:
     """Each post's zone: its campaign's, else (ad hoc) its account's, else the configured one."""
-    zones = campaign_zones(app.engine, {p.campaign for p in posts})
-    return {p.id: zones.get(p.campaign or "") or _account_zone(app, p.account) for p in posts}
-
-
-def _account_zone(app: App, name: str) -> ZoneInfo:
-    account = app.accounts.get(name)
-    return app.account_zone(account) if account is not None else app.zone
+    zones = app.reads.campaign_zones({p.campaign for p in posts})
+    return {p.id: zones.get(p.campaign or "") or app.named_account_zone(p.account) for p in posts}
 
 
 def _print_posts(page: QueuePage, zones: Mapping[int, ZoneInfo]) -> None:
@@ -112,7 +97,7 @@ def show(app: App, post_id: int, as_json: bool) -> None:
         promo show 12
         promo show 12 --json
     """
-    detail = get_post(app.engine, post_id)
+    detail = app.reads.post(post_id)
     tz = _zones(app, [detail.view])[detail.view.id]
     if as_json:
         emit_json(detail.to_dict(tz))
@@ -150,6 +135,8 @@ def cancel(app: App, post_id: int, as_json: bool) -> None:
     Example:
         promo cancel 12
     """
+    from promo.manage.posts import cancel as cancel_post  # writes: SQLAlchemy
+
     view = cancel_post(app.engine, post_id, actor="cli")
     if as_json:
         emit_json(view.to_dict(_zones(app, [view])[view.id]))
@@ -175,7 +162,10 @@ def reschedule(app: App, post_id: int, at: str, allow_past: bool, as_json: bool)
         promo reschedule 12 --at now+2h
         promo reschedule 12 --at "2031-06-21 00:01"
     """
-    tz = post_zone(app.engine, post_id, lambda name: _account_zone(app, name))
+    from promo.manage.posts import post_zone
+    from promo.manage.posts import reschedule as move_post
+
+    tz = post_zone(app.engine, post_id, app.named_account_zone)
     view = move_post(app.engine, post_id, app.moment(at, tz, allow_past=allow_past), actor="cli")
     if as_json:
         emit_json(view.to_dict(tz))
@@ -202,6 +192,8 @@ def post(app: App, text: str, account_name: str, at: str, allow_past: bool, as_j
         promo post -a jj-x --at now+15m "Tonight: Jessica Jones season 3"
         promo post --account jj-mastodon --at "2031-06-14 09:00" "Season 4 is out now"
     """
+    from promo.manage.posts import create_adhoc
+
     account = app.account(account_name)
     tz = app.account_zone(account)
     view = create_adhoc(app.engine, account, text, app.moment(at, tz, allow_past=allow_past), actor="cli")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,8 +20,18 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from promo.engine.policies import allowed_lateness, due_time
-from promo.errors import ConfigError, NotFound, PostInvalid, TransitionRefused
-from promo.posts import Post, payload_text, post_digest
+from promo.errors import NotFound, PostInvalid, TransitionRefused
+from promo.manage.views import (  # the views live there: the read commands build them without SQLAlchemy
+    DEFAULT_LIMIT,
+    UPCOMING,
+    EventView,
+    PostDetail,
+    PostView,
+    QueuePage,
+    chosen_statuses,
+    zone_names,
+)
+from promo.posts import Post, post_digest
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import clear_attempt, log, new_idempotency_key, status_of, transition
@@ -36,121 +45,20 @@ if TYPE_CHECKING:
     from promo.planning.plan import Plan
     from promo.settings import Settings
 
-DEFAULT_LIMIT = 200
+__all__ = ["DEFAULT_LIMIT", "UPCOMING", "EngineReads", "EventView", "PostDetail", "PostView", "QueuePage",
+           "campaign_zones", "cancel", "create_adhoc", "get_post", "late_warnings", "list_posts", "post_zone",
+           "queue_posts", "reschedule"]
 ADHOC_KIND = "adhoc"
 # From these a post can be moved to a new time; paused stays paused, the rest become scheduled.
 RESCHEDULABLE = frozenset({states.SCHEDULED, states.QUEUED, states.PAUSED, states.HELD, states.FAILED})
-# What ``promo queue`` shows by default, soonest first; the other states are history (``--all``).
-UPCOMING = (states.SCHEDULED, states.QUEUED, states.PUBLISHING, states.PAUSED, states.HELD)
-
-
-@dataclass(frozen=True)
-class PostView:
-    """One ledger row as ``promo queue`` lists it."""
-    id: int
-    campaign: str | None
-    announcement: str | None
-    account: str
-    platform: str
-    status: str
-    scheduled_at: datetime
-    due_at: datetime
-    text: str
-    attempts: int
-    url: str | None
-    reason: str | None
-
-    @classmethod
-    def of(cls, row: PostRow) -> PostView:
-        return cls(row.id, row.campaign_id, row.announcement, row.account, row.platform, row.status,
-                   row.scheduled_at, row.due_at, payload_text(row.payload),
-                   row.attempts, row.url, row.reason)
-
-    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
-        return {"id": self.id, "campaign": self.campaign, "announcement": self.announcement,
-                "account": self.account, "platform": self.platform, "status": self.status,
-                "scheduled_at": _shown(self.scheduled_at, tz), "due_at": _shown(self.due_at, tz),
-                "text": self.text, "attempts": self.attempts, "url": self.url, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class EventView:
-    id: int
-    at: datetime
-    action: str
-    from_status: str | None
-    to_status: str | None
-    actor: str
-    attempt_id: str | None
-    detail: dict[str, Any]
-
-    @classmethod
-    def of(cls, event: Event) -> EventView:
-        return cls(event.id, event.at, event.action, event.from_status, event.to_status,
-                   event.actor, event.attempt_id, dict(event.detail or {}))
-
-    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
-        return {"id": self.id, "at": _shown(self.at, tz), "action": self.action, "from": self.from_status,
-                "to": self.to_status, "actor": self.actor, "attempt_id": self.attempt_id,
-                "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class PostDetail:
-    """One post in full: the row, its exact payload, and its event history."""
-    view: PostView
-    idempotency_key: str
-    kind: str
-    payload: dict[str, Any]
-    not_before: datetime | None
-    max_lateness_s: int | None
-    platform_id: str | None
-    published_at: datetime | None
-    created_at: datetime
-    events: tuple[EventView, ...]
-
-    @property
-    def post(self) -> Post:
-        return Post.from_payload(self.view.platform, self.view.account, self.payload, self.idempotency_key)
-
-    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
-        shown = self.view.to_dict(tz)
-        shown.update({
-            "idempotency_key": self.idempotency_key, "kind": self.kind, "payload": self.payload,
-            "not_before": _shown(self.not_before, tz), "max_lateness_s": self.max_lateness_s,
-            "platform_id": self.platform_id, "published_at": _shown(self.published_at, tz),
-            "created_at": _shown(self.created_at, tz), "events": [e.to_dict(tz) for e in self.events],
-        })
-        return shown
-
-
-def _shown(value: datetime | None, tz: ZoneInfo | None) -> str | None:
-    if value is None:
-        return None
-    return iso(value.astimezone(tz) if tz else value)
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    """What ``promo queue`` shows: upcoming posts first, then history; ``total`` matched in all."""
-    posts: list[PostView]
-    total: int
 
 
 # -- reading -------------------------------------------------------------------------------------
 
-def _statuses(status: str | Sequence[str] | None) -> list[str]:
-    wanted = [status] if isinstance(status, str) else list(status or ())
-    unknown = [s for s in wanted if s not in states.ALL]
-    if unknown:
-        raise ConfigError(f"unknown status {unknown[0]!r} (known: {', '.join(states.ALL)})")
-    return wanted
-
-
 def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
                account: str | None = None, limit: int = DEFAULT_LIMIT) -> list[PostView]:
     """Posts in the order they go out (due time, then id), filtered by status, campaign, account."""
-    wanted = _statuses(status)
+    wanted = chosen_statuses(status)
     query = select(PostRow).order_by(PostRow.due_at, PostRow.id).limit(limit)
     if wanted:
         query = query.where(PostRow.status.in_(wanted))
@@ -165,7 +73,7 @@ def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campai
 def queue_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
                 account: str | None = None, *, history: bool = False, limit: int = DEFAULT_LIMIT) -> QueuePage:
     """Upcoming posts by due time, then (``history``, or asked for by status) the rest, newest first."""
-    chosen = _statuses(status) or list(states.ALL if history else UPCOMING)
+    chosen = chosen_statuses(status) or list(states.ALL if history else UPCOMING)
     filters = [PostRow.campaign_id == campaign] if campaign is not None else []
     filters += [PostRow.account == account] if account is not None else []
     coming = [s for s in chosen if s in UPCOMING]
@@ -201,10 +109,7 @@ def get_post(engine: Engine, post_id: int) -> PostDetail:
     with transaction(engine) as session:
         row = _row(session, post_id)
         events = session.scalars(select(Event).where(Event.post_id == post_id).order_by(Event.id))
-        return PostDetail(PostView.of(row), row.idempotency_key, row.kind, dict(row.payload),
-                          row.not_before, row.max_lateness_s, row.platform_id,
-                          row.published_at, row.created_at,
-                          tuple(EventView.of(e) for e in events))
+        return PostDetail.of(row, list(events))
 
 
 def campaign_zones(engine: Engine, campaigns: Iterable[str | None]) -> dict[str, ZoneInfo]:
@@ -214,11 +119,24 @@ def campaign_zones(engine: Engine, campaigns: Iterable[str | None]) -> dict[str,
         return {}
     with transaction(engine) as session:
         found = session.execute(select(Campaign.id, Campaign.timezone).where(Campaign.id.in_(wanted))).all()
-    zones: dict[str, ZoneInfo] = {}
-    for campaign, name in found:
-        with contextlib.suppress(ValueError):
-            zones[campaign] = zone(name)
-    return zones
+    return zone_names([(campaign, name) for campaign, name in found])
+
+
+class EngineReads:
+    """The read commands' queries through SQLAlchemy (``promo.manage.reads.FileReads`` is the other)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def queue(self, status: str | Sequence[str] | None = None, campaign: str | None = None,
+              account: str | None = None, *, history: bool = False, limit: int = DEFAULT_LIMIT) -> QueuePage:
+        return queue_posts(self.engine, status, campaign, account, history=history, limit=limit)
+
+    def post(self, post_id: int) -> PostDetail:
+        return get_post(self.engine, post_id)
+
+    def campaign_zones(self, campaigns: Iterable[str | None]) -> dict[str, ZoneInfo]:
+        return campaign_zones(self.engine, campaigns)
 
 
 def _row(session: Session, post_id: int, lock: bool = False) -> PostRow:

@@ -31,7 +31,7 @@ def is_current(url: str) -> bool:
     False means "not known to be current" (no file yet, an older stamp, PostgreSQL, a URL this does
     not parse): the caller then runs ``upgrade``, which checks again under its lock.
     """
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is None or not path.is_file():
         return False
     try:
@@ -47,7 +47,7 @@ def is_current(url: str) -> bool:
     return row is not None and row[0] == HEAD
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     """The file of a plain ``sqlite:///path`` URL; None for anything else (SQLAlchemy parses those)."""
     scheme, sep, rest = url.partition(":///")
     if not sep or scheme not in ("sqlite", "sqlite+pysqlite") or not rest or rest == ":memory:":

@@ -7,12 +7,14 @@ The engine asks ``active_pauses`` and ``pause_covering`` before it claims or sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from promo.errors import ConfigError
-from promo.store.tables import Hold
+
+if TYPE_CHECKING:  # Scope is read without SQLAlchemy (promo status on a SQLite store)
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 ALL, CAMPAIGN, ACCOUNT = "all", "campaign", "account"
 
@@ -45,11 +47,17 @@ class Scope:
         return "everything" if self.kind == ALL else f"{self.kind} {self.value}"
 
 
-_HOLDS = select(Hold.scope, Hold.value)
+@cache
+def _holds() -> Any:
+    from sqlalchemy import select
+
+    from promo.store.tables import Hold
+
+    return select(Hold.scope, Hold.value)
 
 
 def active_pauses(db: Session | Connection) -> list[Scope]:
-    return [Scope(kind, value) for kind, value in db.execute(_HOLDS).all()]
+    return [Scope(kind, value) for kind, value in db.execute(_holds()).all()]
 
 
 def pause_covering(holds: list[Scope], campaign_id: str | None, account: str) -> Scope | None:

@@ -1,0 +1,259 @@
+"""What the read commands show, built the same way from either store path.
+
+``promo queue``, ``show`` and ``status`` read through SQLAlchemy (``posts``, ``status``) or, on a
+current SQLite file, through ``promo.store.sqlite_reads`` (``reads``). Both hand their rows here:
+an ORM ``PostRow`` and a ``PostRecord`` carry the same attribute names, so each view has one
+builder. Nothing here imports SQLAlchemy (the read commands' start-up time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from promo.errors import ConfigError
+from promo.posts import Post, payload_text
+from promo.store import states
+from promo.store.pauses import Scope
+from promo.times import iso
+
+DEFAULT_LIMIT = 200
+# What ``promo queue`` shows by default, soonest first; the other states are history (``--all``).
+UPCOMING = (states.SCHEDULED, states.QUEUED, states.PUBLISHING, states.PAUSED, states.HELD)
+ATTENTION_LIMIT = 200  # posts ``promo status`` lists as needing a person
+NEXT_STEP = {
+    states.FAILED: "fix the cause, then 'promo retry {id}' (or 'promo cancel {id}')",
+    states.UNKNOWN: "check the platform, then 'promo resolve {id} --published URL' or '--not-published'",
+    states.HELD: "'promo retry {id}' to send it anyway, or 'promo cancel {id}'",
+}
+
+
+class PostLike(Protocol):
+    """A ``posts`` row as either path reads it (``tables.PostRow``, ``sqlite_reads.PostRecord``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def campaign_id(self) -> str | None: ...
+    @property
+    def announcement(self) -> str | None: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class PostView:
+    """One ledger row as ``promo queue`` lists it."""
+    id: int
+    campaign: str | None
+    announcement: str | None
+    account: str
+    platform: str
+    status: str
+    scheduled_at: datetime
+    due_at: datetime
+    text: str
+    attempts: int
+    url: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: PostLike) -> PostView:
+        return cls(row.id, row.campaign_id, row.announcement, row.account, row.platform, row.status,
+                   row.scheduled_at, row.due_at, payload_text(row.payload),
+                   row.attempts, row.url, row.reason)
+
+    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        return {"id": self.id, "campaign": self.campaign, "announcement": self.announcement,
+                "account": self.account, "platform": self.platform, "status": self.status,
+                "scheduled_at": _shown(self.scheduled_at, tz), "due_at": _shown(self.due_at, tz),
+                "text": self.text, "attempts": self.attempts, "url": self.url, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    actor: str
+    attempt_id: str | None
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Any) -> EventView:
+        """From an ``events`` row (``tables.Event`` or ``sqlite_reads.EventRecord``)."""
+        return cls(event.id, event.at, event.action, event.from_status, event.to_status,
+                   event.actor, event.attempt_id, dict(event.detail or {}))
+
+    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        return {"id": self.id, "at": _shown(self.at, tz), "action": self.action, "from": self.from_status,
+                "to": self.to_status, "actor": self.actor, "attempt_id": self.attempt_id,
+                "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class PostDetail:
+    """One post in full: the row, its exact payload, and its event history."""
+    view: PostView
+    idempotency_key: str
+    kind: str
+    payload: dict[str, Any]
+    not_before: datetime | None
+    max_lateness_s: int | None
+    platform_id: str | None
+    published_at: datetime | None
+    created_at: datetime
+    events: tuple[EventView, ...]
+
+    @classmethod
+    def of(cls, row: Any, events: Sequence[Any]) -> PostDetail:
+        """From a ``posts`` row and its ``events`` rows, oldest first."""
+        return cls(PostView.of(row), row.idempotency_key, row.kind, dict(row.payload), row.not_before,
+                   row.max_lateness_s, row.platform_id, row.published_at, row.created_at,
+                   tuple(EventView.of(event) for event in events))
+
+    @property
+    def post(self) -> Post:
+        return Post.from_payload(self.view.platform, self.view.account, self.payload, self.idempotency_key)
+
+    def to_dict(self, tz: ZoneInfo | None = None) -> dict[str, Any]:
+        shown = self.view.to_dict(tz)
+        shown.update({
+            "idempotency_key": self.idempotency_key, "kind": self.kind, "payload": self.payload,
+            "not_before": _shown(self.not_before, tz), "max_lateness_s": self.max_lateness_s,
+            "platform_id": self.platform_id, "published_at": _shown(self.published_at, tz),
+            "created_at": _shown(self.created_at, tz), "events": [e.to_dict(tz) for e in self.events],
+        })
+        return shown
+
+
+def _shown(value: datetime | None, tz: ZoneInfo | None) -> str | None:
+    if value is None:
+        return None
+    return iso(value.astimezone(tz) if tz else value)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """What ``promo queue`` shows: upcoming posts first, then history; ``total`` matched in all."""
+    posts: list[PostView]
+    total: int
+
+
+def chosen_statuses(status: str | Sequence[str] | None) -> list[str]:
+    """The states asked for; ConfigError naming an unknown one."""
+    wanted = [status] if isinstance(status, str) else list(status or ())
+    unknown = [s for s in wanted if s not in states.ALL]
+    if unknown:
+        raise ConfigError(f"unknown status {unknown[0]!r} (known: {', '.join(states.ALL)})")
+    return wanted
+
+
+def zone_names(found: Sequence[tuple[str, str]]) -> dict[str, ZoneInfo]:
+    """``(campaign, zone name)`` -> zones; a name that is no zone is left out."""
+    from promo.times import zone
+
+    zones: dict[str, ZoneInfo] = {}
+    for campaign, name in found:
+        with contextlib.suppress(ValueError):
+            zones[campaign] = zone(name)
+    return zones
+
+
+@dataclass
+class Status:
+    broker: str
+    broker_ok: bool
+    broker_error: str | None
+    database_ok: bool
+    database_error: str | None
+    last_dispatch: str | None = None
+    last_sweep: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    attention: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    holds: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return self.broker_ok and self.database_ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"healthy": self.healthy}
+
+    def store_failed(self, exc: Exception) -> None:
+        """The database being down is a finding, not a crash."""
+        self.database_ok, self.database_error = False, f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+    def fill(self, facts: StoreFacts, now: datetime, tz: ZoneInfo) -> None:
+        """The store's part of the report, from what either path read."""
+        self.last_dispatch, self.last_sweep = local_time(facts.last_dispatch, tz), local_time(facts.last_sweep, tz)
+        self.counts = {state: int(facts.counts.get(state, 0)) for state in states.ALL}
+        self.attention = [_attention(row, tz) for row in facts.attention]
+        self.accounts = [_account(row, now, tz) for row in sorted(facts.accounts, key=lambda row: row.account)
+                         if row.reason or (row.blocked_until and row.blocked_until > now)]
+        self.holds = [Scope(kind, value).describe() for kind, value in sorted(facts.holds)]
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """What ``promo status`` reads from the store, as either path reads it."""
+    last_dispatch: str | None
+    last_sweep: str | None
+    counts: dict[str, int]
+    attention: Sequence[PostLike]  # failed, unknown and held posts by due time, at most ATTENTION_LIMIT
+    accounts: Sequence[Any]        # account_state rows: account, blocked_until, reason
+    holds: Sequence[tuple[str, str]]
+
+
+def local_time(text: str | None, tz: ZoneInfo) -> str | None:
+    """A stored ISO time, shown in ``tz`` with its offset (as stored if it cannot be read)."""
+    if text:
+        with contextlib.suppress(ValueError):
+            return iso(datetime.fromisoformat(text).astimezone(tz))
+    return text
+
+
+def _attention(row: PostLike, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "account": row.account,
+        "platform": row.platform,
+        "campaign": row.campaign_id,
+        "scheduled_at": iso(row.scheduled_at.astimezone(tz)),
+        "due_at": iso(row.due_at.astimezone(tz)),
+        "reason": row.reason or "",
+        "next_step": NEXT_STEP[row.status].format(id=row.id),
+    }
+
+
+def _account(row: Any, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    blocked = row.blocked_until if row.blocked_until else None
+    return {
+        "account": row.account,
+        "blocked_until": iso(blocked.astimezone(tz)) if blocked and blocked > now else None,
+        "reason": row.reason or "",
+    }
