@@ -50,6 +50,7 @@ def _account_line(row: dict[str, Any]) -> str:
 def check(app: App, name: str | None, as_json: bool) -> None:
     """Verify each account's credentials with one read-only call. Never posts.
 
+    An account that passes loses its credentials flag ('promo status' stops showing it).
     Exits 1 if any account fails.
 
     \b
@@ -58,13 +59,14 @@ def check(app: App, name: str | None, as_json: bool) -> None:
         promo accounts check jj-mastodon --json
     """
     chosen = [app.account(name)] if name else list(app.accounts.values())
-    results = verify_accounts(chosen, app.settings.http_timeout)
+    results = verify_accounts(chosen, app.settings.http_timeout, app.engine)
     if as_json:
         emit_json(results)
     else:
         for result in results:
             mark = "ok  " if result["ok"] else "FAIL"
-            click.echo(f"{mark} {result['name']} ({result['platform']}): {result['detail']}")
+            cleared = " (credentials flag cleared)" if result["flag_cleared"] else ""
+            click.echo(f"{mark} {result['name']} ({result['platform']}): {result['detail']}{cleared}")
     if not all(r["ok"] for r in results):
         raise SystemExit(1)
 

@@ -70,12 +70,22 @@ def _print_status(report: Status, tz: ZoneInfo) -> None:
     for hold in report.holds:
         click.echo(f"paused: {hold} ('promo resume' releases it)")
     for account in report.accounts:
-        until = f" blocked until {shown_at(account['blocked_until'], tz)};" if account["blocked_until"] else ""
-        click.echo(f"account {account['account']}:{until} {account['reason']}".rstrip(" ;"))
+        click.echo(_account_line(account, tz))
     if report.attention:
         click.echo(style(f"needs attention ({len(report.attention)}):", "yellow"))
     for post in report.attention:
         click.echo("  " + _attention_line(post, tz))
+
+
+def _account_line(account: dict[str, Any], tz: ZoneInfo) -> str:
+    """``account jj-x: blocked until 14:05 -07:00 (rate limited by x); flagged: x refused the credentials...``."""
+    parts = []
+    if account["blocked_until"]:
+        parts.append(f"blocked until {shown_at(account['blocked_until'], tz)} ({account['blocked_reason']}, "
+                     f"ends by itself)")
+    if account["flagged_reason"]:
+        parts.append(f"flagged: {account['flagged_reason']}")
+    return f"account {account['account']}: {'; '.join(parts)}"
 
 
 def _attention_line(post: dict[str, Any], tz: ZoneInfo) -> str:

@@ -6,7 +6,7 @@ Retryable              ``scheduled`` after backoff with jitter; ``failed`` after
 RateLimited            ``scheduled`` at the reset time; the account is blocked until then
 Ambiguous              ``unknown``: reconciled by lookup, or shown to a person
 Duplicate              ``published`` if the platform named the post, else ``unknown``
-AuthError              ``failed``; the account is flagged for a person
+AuthError              ``failed``; the account is flagged for a person (a later success clears it)
 Permanent, invalid     ``failed`` with a readable reason
 anything unexpected    ``unknown`` (the call may have gone out)
 =====================  ==============================================================
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from promo import errors
-from promo.engine.ratelimits import block, flag
+from promo.engine.ratelimits import block, clear_flag, flag
 from promo.engine.runtime import Runtime
 from promo.posts import Published
 from promo.settings import Settings
@@ -64,10 +64,16 @@ class Outcome:
 
 
 def record_published(
-    runtime: Runtime, post_id: int, attempt_id: str, published: Published, now: datetime, action: str = "published"
+    runtime: Runtime, post_id: int, attempt_id: str, published: Published, now: datetime, action: str = "published",
+    *, clear_flag_of: str | None = None,
 ) -> str:
-    """``publishing | unknown -> published`` with the platform's id and URL."""
-    with single_transition(runtime.db) as connection:
+    """``publishing | unknown -> published`` with the platform's id and URL.
+
+    ``clear_flag_of``: the account whose credentials flag the fence read; the credentials worked, so
+    the flag is cleared in the same transaction. Without one (the usual case) the move is one statement.
+    """
+    opened = runtime.db.begin() if clear_flag_of else single_transition(runtime.db)
+    with opened as connection:
         moved = transition(
             connection,
             post_id,
@@ -84,6 +90,8 @@ def record_published(
             lease_until=None,
             reason=None,
         )
+        if moved and clear_flag_of:
+            clear_flag(connection, clear_flag_of)
     return states.PUBLISHED if moved else DUPLICATE
 
 
@@ -95,7 +103,7 @@ def record_failure(runtime: Runtime, row: Attempt, attempt_id: str, exc: BaseExc
             block(session, row.account, outcome.values["due_at"], f"rate limited by {row.platform}")
         if isinstance(exc, errors.AuthError):
             flag(session, row.account, f"{row.platform} refused the credentials: re-authorise the account "
-                                       f"(then 'promo accounts check'): {exc}")
+                                       f"(then 'promo accounts check'): {exc}", now)
         moved = transition(session, row.id, FINISHED, outcome.target, action=outcome.action, actor=runtime.actor,
                            attempt_id=attempt_id, detail=outcome.detail, now=now, lease_until=None,
                            **outcome.values)

@@ -103,6 +103,7 @@ class Claimed:
     due_at: datetime
     not_before: datetime | None
     max_lateness_s: int | None
+    flagged_at: datetime | None  # the account's credentials flag: a publish that succeeds clears it
 
     @classmethod
     def of(cls, fenced: Any, *, attempts: int) -> Claimed:
@@ -127,11 +128,13 @@ _CLAIMED = (
     select(func.count()).select_from(Hold).scalar_subquery().label("holds"),
     select(AccountState.blocked_until).where(AccountState.account == PostRow.account)
     .scalar_subquery().label("blocked_until"),
+    select(AccountState.flagged_at).where(AccountState.account == PostRow.account)
+    .scalar_subquery().label("flagged_at"),
 )
 _FENCED = (PostRow.id == bindparam("w_id"), PostRow.attempt_id == bindparam("w_attempt_id"),
            PostRow.status == states.QUEUED)
-# The checked path: read the fenced post, whether any pause is active, and until when its account is
-# blocked; then decide.
+# The checked path: read the fenced post, whether any pause is active, until when its account is
+# blocked and whether it is flagged (in the same statement: no round trip); then decide.
 _FENCE = select(*_CLAIMED).where(*_FENCED)
 _FENCE_LOCKED = _FENCE.with_for_update(of=PostRow)
 # The usual path: move it first, returning the same columns, and keep the move if no policy objects.
@@ -253,7 +256,8 @@ def _call_adapter(
         published = adapter.publish(post, journal)
     except Exception as exc:
         return record_failure(runtime, row, attempt_id, exc, clock())
-    outcome = record_published(runtime, row.id, attempt_id, published, clock())
+    outcome = record_published(runtime, row.id, attempt_id, published, clock(),
+                               clear_flag_of=row.account if row.flagged_at else None)
     if outcome == states.PUBLISHED:
         announce(logging.INFO, row.id, row.account, outcome, url=published.url)
     return outcome

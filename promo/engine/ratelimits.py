@@ -1,9 +1,13 @@
-"""Per-account limits shared by every worker: ``blocked_until`` and a fixed posting window.
+"""Per-account limits shared by every worker: ``blocked_until``, a credentials flag and a fixed posting window.
 
-Both live in ``account_state`` and change only by conditional UPDATEs inside the caller's
+All live in ``account_state`` and change only by conditional UPDATEs inside the caller's
 transaction, so two workers on two machines can never both take the last slot of a window.
 
-- ``block(session, account, until, reason)``: the platform said "wait until"; later wins.
+- ``block(session, account, until, reason)``: the platform said "wait until"; later wins. It ends by
+  itself: once ``blocked_until`` has passed nothing reads it as a block (``promo status`` neither).
+- ``flag(session, account, reason)`` / ``clear_flag(session, account)``: credentials a person must fix;
+  cleared by a passing ``promo accounts check`` or a successful publish. Its own columns
+  (``flagged_reason``, ``flagged_at``): a block and a flag never overwrite each other.
 - ``take_slot(session, account, limit, now)``: ``None`` if this post may go now, else the time the
   account is free again (blocked, or the window is full).
 """
@@ -55,18 +59,23 @@ def block(session: Db, account: str, until: datetime, reason: str) -> None:
             AccountState.account == account,
             (AccountState.blocked_until.is_(None)) | (AccountState.blocked_until < until),
         )
-        .values(blocked_until=until, reason=reason)
+        .values(blocked_until=until, blocked_reason=reason)
     )
 
 
-def flag(session: Db, account: str, reason: str) -> None:
-    """Note a problem a person must fix (a revoked token); ``promo status`` shows it."""
+def flag(session: Db, account: str, reason: str, now: datetime) -> None:
+    """Note a problem a person must fix (a revoked token); ``promo status`` shows it until cleared."""
     ensure_row(session, account)
-    session.execute(update(AccountState).where(AccountState.account == account).values(reason=reason))
+    session.execute(update(AccountState).where(AccountState.account == account)
+                    .values(flagged_reason=reason, flagged_at=now))
 
 
-def clear_flag(session: Db, account: str) -> None:
-    session.execute(update(AccountState).where(AccountState.account == account).values(reason=None))
+def clear_flag(session: Db, account: str) -> bool:
+    """The account's credentials work again: drop its flag (its block, if any, stays). Whether it had one."""
+    cleared = session.execute(update(AccountState)
+                              .where(AccountState.account == account, AccountState.flagged_reason.is_not(None))
+                              .values(flagged_reason=None, flagged_at=None))
+    return bool(cleared.rowcount)  # type: ignore[attr-defined]
 
 
 def take_slot(session: Db, account: str, limit: RateLimit | None, now: datetime) -> datetime | None:

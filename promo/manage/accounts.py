@@ -1,14 +1,22 @@
 """The configured accounts as a person sees them (``promo accounts``, ``promo config``), and a
-read-only check of their credentials (``promo accounts check``). Never a credential's value."""
+read-only check of their credentials (``promo accounts check``). Never a credential's value.
+
+A passing check clears the account's credentials flag in the store (``promo status`` stops showing
+it); it leaves a rate-limit block alone, which ends by itself at its reset time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promo.accounts import Account
+from promo.engine.ratelimits import clear_flag
 from promo.errors import PromoError
 from promo.platforms.base import build_adapter
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def credential_states(account: Account) -> dict[str, str]:
@@ -45,9 +53,19 @@ def describe(account: Account) -> dict[str, Any]:
     }
 
 
-def verify_accounts(accounts: Iterable[Account], timeout: float) -> list[dict[str, Any]]:
-    """One read-only call per account: ``{name, platform, ok, detail}`` each. Never posts."""
-    return [_verify(account, timeout) for account in accounts]
+def verify_accounts(accounts: Iterable[Account], timeout: float, engine: Engine | None = None) -> list[dict[str, Any]]:
+    """One read-only call per account: ``{name, platform, ok, detail, flag_cleared}`` each. Never posts.
+
+    With ``engine``, each passing account's credentials flag is cleared, in one transaction after
+    the calls (none is held open during them); ``flag_cleared`` says whether it had one.
+    """
+    results = [_verify(account, timeout) for account in accounts]
+    passed = [result for result in results if result["ok"]]
+    if engine is not None and passed:
+        with engine.begin() as connection:
+            for result in passed:
+                result["flag_cleared"] = clear_flag(connection, result["name"])
+    return results
 
 
 def _verify(account: Account, timeout: float) -> dict[str, Any]:
@@ -55,4 +73,4 @@ def _verify(account: Account, timeout: float) -> dict[str, Any]:
         detail, ok = build_adapter(account, timeout=timeout).verify(), True
     except PromoError as exc:
         detail, ok = str(exc), False
-    return {"name": account.name, "platform": account.platform, "ok": ok, "detail": detail}
+    return {"name": account.name, "platform": account.platform, "ok": ok, "detail": detail, "flag_cleared": False}

@@ -213,7 +213,7 @@ class Status:
         self.counts = {state: int(facts.counts.get(state, 0)) for state in states.ALL}
         self.attention = [_attention(row, tz) for row in facts.attention]
         self.accounts = [_account(row, now, tz) for row in sorted(facts.accounts, key=lambda row: row.account)
-                         if row.reason or (row.blocked_until and row.blocked_until > now)]
+                         if row.flagged_reason or _blocked(row, now)]
         self.holds = [Scope(kind, value).describe() for kind, value in sorted(facts.holds)]
 
 
@@ -224,7 +224,7 @@ class StoreFacts:
     last_sweep: str | None
     counts: dict[str, int]
     attention: Sequence[PostLike]  # failed, unknown and held posts by due time, at most ATTENTION_LIMIT
-    accounts: Sequence[Any]        # account_state rows: account, blocked_until, reason
+    accounts: Sequence[Any]        # account_state rows: blocked_until, blocked_reason, flagged_reason, flagged_at
     holds: Sequence[tuple[str, str]]
 
 
@@ -250,10 +250,20 @@ def _attention(row: PostLike, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def _blocked(row: Any, now: datetime) -> bool:
+    """A 429 block ends by itself: once ``blocked_until`` has passed, the account is not blocked."""
+    return row.blocked_until is not None and row.blocked_until > now
+
+
 def _account(row: Any, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    blocked = row.blocked_until if row.blocked_until else None
+    """An account that is blocked now (a 429), flagged (credentials), or both: each with its reason."""
+    blocked = _blocked(row, now)
+    why_blocked = (row.blocked_reason or "rate limited") if blocked else ""
     return {
         "account": row.account,
-        "blocked_until": iso(blocked.astimezone(tz)) if blocked and blocked > now else None,
-        "reason": row.reason or "",
+        "blocked_until": iso(row.blocked_until.astimezone(tz)) if blocked else None,
+        "blocked_reason": why_blocked,
+        "flagged_reason": row.flagged_reason or "",
+        "flagged_at": iso(row.flagged_at.astimezone(tz)) if row.flagged_at else None,
+        "reason": "; ".join(why for why in (row.flagged_reason, why_blocked) if why),
     }

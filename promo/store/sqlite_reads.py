@@ -67,7 +67,9 @@ class AccountRecord(NamedTuple):
 
     account: str
     blocked_until: datetime | None
-    reason: str | None
+    blocked_reason: str | None
+    flagged_reason: str | None
+    flagged_at: datetime | None
 
 
 _POST_COLUMNS = ", ".join(PostRecord._fields)
@@ -179,8 +181,9 @@ class SqliteReads:
         return rows[0][0] if rows else None
 
     def account_states(self) -> list[AccountRecord]:
-        rows = self._all("SELECT account, blocked_until, reason FROM account_state")
-        return [AccountRecord(account, stamp(blocked), reason) for account, blocked, reason in rows]
+        rows = self._all("SELECT account, blocked_until, blocked_reason, flagged_reason, flagged_at FROM account_state")
+        return [AccountRecord(account, stamp(blocked), why_blocked, flagged, stamp(flagged_at))
+                for account, blocked, why_blocked, flagged, flagged_at in rows]
 
     def holds(self) -> list[tuple[str, str]]:
         """The active pauses, ``(scope, value)``."""

@@ -5,7 +5,8 @@
 - ``announcements``  the campaign's records as last applied (``removed`` when dropped from the file)
 - ``posts``          the ledger: one row per post per account, idempotency key fixed at creation
 - ``events``         append-only log of every transition and action
-- ``account_state``  per-account ``blocked_until`` and rate-limit window, shared by all workers
+- ``account_state``  per-account ``blocked_until`` (a 429, ends by itself), credentials flag and
+                     rate-limit window, shared by all workers
 - ``holds``          active pauses (all / campaign / account)
 - ``meta``           small key/value facts (last dispatch time)
 """
@@ -148,7 +149,9 @@ class AccountState(Base):
     blocked_until: Mapped[datetime | None] = mapped_column(default=None)
     window_start: Mapped[datetime | None] = mapped_column(default=None)
     window_count: Mapped[int] = mapped_column(default=0)
-    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    blocked_reason: Mapped[str | None] = mapped_column(Text, default=None)  # why blocked_until (a 429)
+    flagged_reason: Mapped[str | None] = mapped_column(Text, default=None)  # credentials refused: for a person
+    flagged_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Hold(Base):

@@ -133,3 +133,28 @@ def test_no_secret_in_logs(fakes: Any, caplog: pytest.LogCaptureFixture) -> None
     adapter(account).publish(single("telegram"), MemoryJournal())
     assert any("sendMessage" in r.getMessage() for r in caplog.records)  # httpx logged the URL...
     assert_no_secret(caplog.text, *(r.getMessage() for r in caplog.records))  # ...masked
+
+
+def test_a_passing_check_clears_the_accounts_credentials_flag(tmp_path: Path, fakes: Any) -> None:
+    from sqlalchemy import select
+
+    from promo.engine.ratelimits import flag
+    from promo.store.db import make_engine, transaction
+    from promo.store.migrate import upgrade
+    from promo.store.tables import AccountState
+    from promo.times import utcnow
+
+    env = project(tmp_path, fakes) | {"PROMO_DATABASE_URL": f"sqlite:///{tmp_path / 'promo.db'}"}
+    store = make_engine(env["PROMO_DATABASE_URL"])
+    upgrade(store)
+    with transaction(store) as session:
+        for name in ("jj-mastodon", "jj-mastodon-revoked"):
+            flag(session, name, "mastodon refused the credentials", utcnow())
+    passed = promo(tmp_path, env, "accounts", "check", "jj-mastodon")
+    failed = promo(tmp_path, env, "accounts", "check", "jj-mastodon-revoked")
+    assert passed.returncode == 0 and passed.stdout.rstrip().endswith("(credentials flag cleared)"), passed.stderr
+    assert failed.returncode == 1 and "flag cleared" not in failed.stdout
+    with transaction(store) as session:
+        flags = dict(session.execute(select(AccountState.account, AccountState.flagged_reason)).tuples().all())
+    store.dispose()
+    assert flags == {"jj-mastodon": None, "jj-mastodon-revoked": "mastodon refused the credentials"}

@@ -39,7 +39,10 @@ def busy(applied: Promo, store_url: str) -> tuple[Promo, int]:
         walk(engine, 2, "queued", "publishing", "failed", reason="HTTP 500")
         walk(engine, 3, "held", reason="too late")
         with transaction(engine) as session:
-            session.add(AccountState(account="jj-x", blocked_until=utcnow() + timedelta(days=1), reason="429"))
+            session.add(AccountState(account="jj-x", blocked_until=utcnow() + timedelta(days=1), blocked_reason="429",
+                                     flagged_reason="x refused the credentials", flagged_at=utcnow()))
+            session.add(AccountState(account="jj-bluesky", blocked_until=utcnow() - timedelta(seconds=1),
+                                     blocked_reason="429, over"))
     finally:
         engine.dispose()
     assert applied("pause", "--account", "jj-mastodon").code == 0
@@ -77,6 +80,8 @@ def test_status_still_shows_broker_store_and_accounts(busy: tuple[Promo, int]) -
     assert lines[0].startswith("broker    ok  sqla+sqlite:///") and lines[1] == "database  ok"
     assert "failed 1" in shown.out and "held 1" in shown.out
     assert "paused: account jj-mastodon" in shown.out and "account jj-x: blocked until" in shown.out
+    assert "flagged: x refused the credentials" in shown.out
+    assert "account jj-bluesky" not in shown.out  # its block is over: shown by neither path
     assert "#2 failed" in shown.out and "#3 held" in shown.out
 
 

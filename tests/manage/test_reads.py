@@ -62,9 +62,10 @@ def store(engine: Engine) -> Engine:
     with transaction(engine) as session:
         session.add(Campaign(id="other", name="Other", timezone="Europe/Paris", applied_at=NOW))
         session.add(Campaign(id="odd", name="Odd zone", timezone="Mars/Olympus", applied_at=NOW))
-        session.add(AccountState(account="jj-x", blocked_until=NOW + timedelta(days=400), reason="rate limited"))
-        session.add(AccountState(account="jj-masto", blocked_until=NOW - timedelta(days=1)))
-        session.add(AccountState(account="flagged", reason="credentials rejected"))
+        session.add(AccountState(account="jj-x", blocked_until=NOW + timedelta(days=400), blocked_reason="rate limited",
+                                 flagged_reason="credentials rejected", flagged_at=NOW))
+        session.add(AccountState(account="jj-masto", blocked_until=NOW - timedelta(days=1), blocked_reason="over"))
+        session.add(AccountState(account="flagged", flagged_reason="credentials rejected", flagged_at=NOW))
         put_meta(session, LAST_DISPATCH, NOW.isoformat())
     pause(engine, Scope.of(account="jj-masto"), reason="breaking news")
     pause(engine, Scope.of())
@@ -117,7 +118,10 @@ def test_the_status_report_is_the_same_either_way(store: Engine, reads: SqliteRe
     assert quick == full
     assert full.healthy and full.last_dispatch and full.holds == ["account jj-masto", "everything"]
     assert {entry["status"] for entry in full.attention} == {states.FAILED, states.UNKNOWN, states.HELD}
-    assert [entry["account"] for entry in full.accounts] == ["flagged", "jj-x"]
+    assert [entry["account"] for entry in full.accounts] == ["flagged", "jj-x"]  # jj-masto's block is over
+    both = full.accounts[1]
+    assert both["blocked_until"] and both["blocked_reason"] == "rate limited"
+    assert both["flagged_reason"] == "credentials rejected" and both["flagged_at"]
     assert full.counts[states.PUBLISHED] == 1 and full.counts[states.PAUSED] > 0
 
 

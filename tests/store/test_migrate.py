@@ -63,3 +63,32 @@ def test_concurrent_upgrades_are_safe(database_url: str) -> None:
     assert all(current_revision(e) == HEAD for e in engines)
     for engine in engines:
         engine.dispose()
+
+
+def test_0003_carries_blocks_and_flags_into_their_own_columns(database_url: str) -> None:
+    """One ``reason`` column held both: a row with ``blocked_until`` held a block's reason (unless a
+    credentials flag overwrote it), a row without one a flag."""
+    from alembic import command
+
+    engine = make_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002_post_generation")
+        connection.execute(text(
+            "INSERT INTO account_state (account, blocked_until, window_count, reason) VALUES "
+            "('blocked', '2030-01-01 00:00:00', 0, 'rate limited by x'), "
+            "('flagged', NULL, 0, 'x refused the credentials: re-authorise'), "
+            "('both', '2030-01-01 00:00:00', 0, 'x refused the credentials: again'), "
+            "('quiet', NULL, 0, NULL)"))
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT account, blocked_reason, flagged_reason, flagged_at IS NOT NULL "
+                                       "FROM account_state ORDER BY account")).all()
+    assert [tuple(row) for row in rows] == [
+        ("blocked", "rate limited by x", None, False),
+        ("both", None, "x refused the credentials: again", True),
+        ("flagged", None, "x refused the credentials: re-authorise", True),
+        ("quiet", None, None, False),
+    ]
+    engine.dispose()
