@@ -29,6 +29,7 @@ from promo.manage.views import (  # the views live there: the read commands buil
     PostView,
     QueuePage,
     chosen_statuses,
+    queue_page,
     zone_names,
 )
 from promo.posts import Post, post_digest
@@ -73,20 +74,20 @@ def list_posts(engine: Engine, status: str | Sequence[str] | None = None, campai
 def queue_posts(engine: Engine, status: str | Sequence[str] | None = None, campaign: str | None = None,
                 account: str | None = None, *, history: bool = False, limit: int = DEFAULT_LIMIT) -> QueuePage:
     """Upcoming posts by due time, then (``history``, or asked for by status) the rest, newest first."""
-    chosen = chosen_statuses(status) or list(states.ALL if history else UPCOMING)
     filters = [PostRow.campaign_id == campaign] if campaign is not None else []
     filters += [PostRow.account == account] if account is not None else []
-    coming = [s for s in chosen if s in UPCOMING]
-    past = [s for s in chosen if s not in UPCOMING]
+
+    def fetch(statuses: list[str], newest_first: bool, most: int) -> list[PostRow]:
+        order = (PostRow.due_at.desc(), PostRow.id.desc()) if newest_first else (PostRow.due_at, PostRow.id)
+        return list(session.scalars(select(PostRow).where(PostRow.status.in_(statuses), *filters)
+                                    .order_by(*order).limit(most)))
+
+    def count(statuses: list[str]) -> int:
+        return int(session.scalar(select(func.count()).select_from(PostRow)
+                                  .where(PostRow.status.in_(statuses), *filters)) or 0)
+
     with transaction(engine) as session:
-        rows = list(session.scalars(select(PostRow).where(PostRow.status.in_(coming), *filters)
-                                    .order_by(PostRow.due_at, PostRow.id).limit(limit))) if coming else []
-        if past and len(rows) < limit:
-            rows += session.scalars(select(PostRow).where(PostRow.status.in_(past), *filters)
-                                    .order_by(PostRow.due_at.desc(), PostRow.id.desc()).limit(limit - len(rows)))
-        total = session.scalar(select(func.count()).select_from(PostRow)
-                               .where(PostRow.status.in_(chosen), *filters)) or 0
-        return QueuePage([PostView.of(row) for row in rows], int(total))
+        return queue_page(status, history, limit, fetch, count)
 
 
 def post_zone(engine: Engine, post_id: int, account_zone: Callable[[str], ZoneInfo]) -> ZoneInfo:

@@ -19,13 +19,11 @@ from promo.errors import NotFound
 from promo.manage.views import (
     ATTENTION_LIMIT,
     DEFAULT_LIMIT,
-    UPCOMING,
     PostDetail,
-    PostView,
     QueuePage,
     Status,
     StoreFacts,
-    chosen_statuses,
+    queue_page,
     zone_names,
 )
 from promo.settings_peek import mask_url
@@ -58,13 +56,12 @@ class FileReads:
     def queue(self, status: str | Sequence[str] | None = None, campaign: str | None = None,
               account: str | None = None, *, history: bool = False, limit: int = DEFAULT_LIMIT) -> QueuePage:
         """Upcoming posts by due time, then (``history``, or asked for by status) the rest, newest first."""
-        chosen = chosen_statuses(status) or list(states.ALL if history else UPCOMING)
-        coming = [s for s in chosen if s in UPCOMING]
-        past = [s for s in chosen if s not in UPCOMING]
-        rows = self.reads.posts(coming, campaign, account, limit=limit) if coming else []
-        if past and len(rows) < limit:
-            rows += self.reads.posts(past, campaign, account, newest_first=True, limit=limit - len(rows))
-        return QueuePage([PostView.of(row) for row in rows], self.reads.count(chosen, campaign, account))
+        return queue_page(
+            status, history, limit,
+            lambda statuses, newest_first, most: list(self.reads.posts(statuses, campaign, account,
+                                                                        newest_first=newest_first, limit=most)),
+            lambda statuses: self.reads.count(statuses, campaign, account),
+        )
 
     def post(self, post_id: int) -> PostDetail:
         """One post with its payload and every event, oldest first. NotFound if there is none."""

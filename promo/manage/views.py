@@ -9,7 +9,7 @@ builder. Nothing here imports SQLAlchemy (the read commands' start-up time).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -169,6 +169,20 @@ def chosen_statuses(status: str | Sequence[str] | None) -> list[str]:
     if unknown:
         raise ConfigError(f"unknown status {unknown[0]!r} (known: {', '.join(states.ALL)})")
     return wanted
+
+
+def queue_page(status: str | Sequence[str] | None, history: bool, limit: int,
+               fetch: Callable[[list[str], bool, int], list[Any]], count: Callable[[list[str]], int]) -> QueuePage:
+    """What ``promo queue`` lists, whichever path reads the store: upcoming posts by due time, then
+    (``history``, or asked for by status) the rest, newest first. ``fetch(statuses, newest_first,
+    limit)`` returns rows ``PostView.of`` reads; ``count(statuses)`` counts them all."""
+    chosen = chosen_statuses(status) or list(states.ALL if history else UPCOMING)
+    coming = [s for s in chosen if s in UPCOMING]
+    past = [s for s in chosen if s not in UPCOMING]
+    rows = fetch(coming, False, limit) if coming else []
+    if past and len(rows) < limit:
+        rows += fetch(past, True, limit - len(rows))
+    return QueuePage([PostView.of(row) for row in rows], count(chosen))
 
 
 def zone_names(found: Sequence[tuple[str, str]]) -> dict[str, ZoneInfo]:

@@ -132,3 +132,8 @@ def test_a_bug_is_exit_70_and_says_how_to_report_it(capsys: pytest.CaptureFixtur
     assert exit_.value.code == 70 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("internal error (a bug in promo): RuntimeError: boom;")
     assert "PROMO_DEBUG=1" in err and "issue tracker" in err
+
+
+def test_a_misspelt_command_names_the_nearest_one(applied: Promo) -> None:
+    ran = applied("reschedul", "1", "--at", "now+1h")
+    assert ran.code == 2 and "Did you mean 'reschedule'?" in ran.err and "Traceback" not in ran.err
