@@ -11,8 +11,8 @@ from promo.accounts import Account
 from promo.platforms.base import build_adapter
 from promo.posts import Media, Part, Post
 
-TEST_TIMEOUT = 0.3  # seconds: a fake told to hang sleeps longer than this
-HANG = 0.8
+TEST_TIMEOUT = 1.0  # seconds: a fake told to hang sleeps longer than this; a loaded 2-core CI needs the room
+HANG = 2.0
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15"
     b"\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00"
