@@ -31,6 +31,18 @@ class Media:
     alt: str = ""
     size: int | None = None
     mime: str | None = None
+    # What probing read (campaign load time; None where unknown or not probed). Issue 13.
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    codec: str | None = None       # the video (or image) codec/format, e.g. "h264", "png"
+    container: str | None = None   # e.g. "mp4", "mov", "webm"
+    bitrate: int | None = None     # bits per second
+    rotation: int = 0              # degrees; width/height are as displayed (after rotation)
+    animated: bool = False         # an animated GIF/WebP
+    cover: str | None = None       # a cover image path, or a frame time like "00:00:03.5"
+    captions: str | None = None    # an SRT/VTT file path
 
     @property
     def kind(self) -> str:
@@ -41,7 +53,17 @@ class Media:
         return mime.split("/", 1)[0] if mime.split("/", 1)[0] in ("image", "video") else "other"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "alt": self.alt, "size": self.size, "mime": self.mime}
+        """The stored form: the four original keys always, probed fields only when set."""
+        data: dict[str, Any] = {"path": self.path, "alt": self.alt, "size": self.size, "mime": self.mime}
+        for key in _PROBED:
+            value = getattr(self, key)
+            if value not in (None, 0, False):
+                data[key] = value
+        return data
+
+
+_PROBED = ("duration_s", "width", "height", "fps", "codec", "container", "bitrate", "rotation", "animated",
+           "cover", "captions")
 
 
 @dataclass(frozen=True)
