@@ -16,6 +16,13 @@ upper-cased, every other character turned to ``_``), or from the variable named 
 ``app_password_env = "MY_VAR"`` (then only from that one, and errors name it). Secrets written
 into the file itself are refused.
 
+An account of a platform promo can connect (``promo accounts connect NAME``: X, LinkedIn, Threads,
+Facebook, Mastodon, Bluesky) may also say how: ``client_id``, ``authorize_url``, ``token_url``,
+``scopes`` and ``redirect_port`` (``connect``), with the app's secret in
+``PROMO_ACCOUNT_<NAME>_CLIENT_SECRET`` (or ``client_secret_env``). Credentials in the environment
+take precedence; an account with none there takes its connected tokens from the store
+(``with_connection``: ``source`` says which).
+
 ``base_url`` is one rule for every platform: the API's scheme://host[:port], with no path; the
 adapter adds every path (``/v1.0``, ``/bot<token>``, a webhook's path). Unset, it is the platform's
 default, or for a webhook URL (Discord, Slack, webhook) that URL's own scheme and host.
@@ -26,7 +33,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,12 +43,15 @@ from pydantic import SecretStr
 
 from promo.errors import ConfigError
 from promo.platforms.base import PlatformSpec
+from promo.platforms.oauth import CONNECT_OPTIONS, CONNECTABLE
 from promo.platforms.registry import spec_for
 from promo.settings import read_toml
 from promo.times import parse_duration, zone
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _COMMON = {"platform", "base_url", "rate_limit", "max_lateness", "adapter", "timezone"}
+CLIENT_SECRET = "client_secret"
+ENVIRONMENT, CONNECTED, MISSING = "environment", "connected", "missing"
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,25 @@ class Account:
     adapter: str | None = None  # "module:Class" replacing the platform's adapter (a team's own, a benchmark's)
     timezone: str | None = None  # IANA zone of times typed for its ad hoc posts (else the settings' zone)
     credential_env: Mapping[str, str] = field(default_factory=dict)  # credential -> its variable, if not default
+    connect: Mapping[str, Any] = field(default_factory=dict)  # how to connect: client_id, token_url, ...
+    app_secret: SecretStr | None = None  # the connecting app's client secret (environment only)
+    connected: bool = False  # credentials came from the store (``with_connection``)
+
+    @property
+    def source(self) -> str:
+        """Where its credentials come from: ``environment``, ``connected`` (the store) or ``missing``."""
+        if self.connected:
+            return CONNECTED
+        return ENVIRONMENT if self.in_environment else MISSING
+
+    @property
+    def in_environment(self) -> bool:
+        """Whether any of its platform's credentials is set in the environment (they then take precedence)."""
+        return any(c in self.credentials for c in self.spec.credentials)
+
+    @property
+    def client_secret(self) -> str | None:
+        return self.app_secret.get_secret_value() if self.app_secret is not None else None
 
     def variable(self, credential: str) -> str:
         """The environment variable a credential is read from: ``<credential>_env``, else the default name."""
@@ -96,6 +125,17 @@ class Account:
 
     def __repr__(self) -> str:  # never show credentials
         return f"Account(name={self.name!r}, platform={self.platform!r})"
+
+
+def with_connection(account: Account, credentials: Mapping[str, str], adapter: str | None = None) -> Account:
+    """The account with its connected tokens as credentials (and the flow's adapter, unless it names one).
+
+    Credentials in the environment take precedence: an account that has any keeps them.
+    """
+    if account.in_environment:
+        return account
+    secrets = {**account.credentials, **{k: SecretStr(v) for k, v in credentials.items()}}
+    return replace(account, credentials=secrets, adapter=account.adapter or adapter, connected=True)
 
 
 def env_name(account: str, credential: str) -> str:
@@ -135,20 +175,45 @@ def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Accoun
     if adapter is not None and ":" not in str(adapter):
         raise ConfigError(f"{where}: adapter should be \"module:Class\", got {adapter!r}")
     return Account(name, spec.name, base_url, options, credentials, rate, lateness, str(adapter) if adapter else None,
-                   _timezone(where, body.get("timezone")), _variables(spec, body))
+                   _timezone(where, body.get("timezone")), _variables(spec, body), _connect(where, spec, body),
+                   _client_secret(name, spec, body, env))
+
+
+def _connect(where: str, spec: PlatformSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """How the account connects (``promo accounts connect``): only for platforms that can."""
+    found = {key: body[key] for key in CONNECT_OPTIONS if key in body}
+    if "redirect_port" in found:
+        port = found["redirect_port"]
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError(f"{where}: redirect_port should be a port number (0-65535), got {port!r}")
+    for key in ("authorize_url", "token_url"):
+        if key in found and urlsplit(str(found[key])).scheme not in ("http", "https"):
+            raise ConfigError(f"{where}: {key} should be an http(s) URL, got {found[key]!r}")
+    return found
+
+
+def _client_secret(name: str, spec: PlatformSpec, body: dict[str, Any], env: Mapping[str, str]) -> SecretStr | None:
+    if spec.name not in CONNECTABLE:
+        return None
+    variable = str(body.get(f"{CLIENT_SECRET}_env") or env_name(name, CLIENT_SECRET))
+    return SecretStr(env[variable]) if env.get(variable) else None
 
 
 def _options(where: str, name: str, spec: PlatformSpec, body: dict[str, Any]) -> dict[str, Any]:
     """The account's non-secret settings; a secret written in the file, or an unknown key, is refused."""
     options = {}
+    connectable = spec.name in CONNECTABLE
     for key, value in body.items():
-        if key in _COMMON or (key.endswith("_env") and key[:-4] in spec.credentials):
+        if key in _COMMON or (key.endswith("_env") and key[:-4] in spec.credentials + spec.optional_credentials):
             continue
-        if key in spec.credentials:
+        if connectable and (key in CONNECT_OPTIONS or key == f"{CLIENT_SECRET}_env"):
+            continue
+        if key in spec.credentials + spec.optional_credentials or (connectable and key == CLIENT_SECRET):
             raise ConfigError(f"{where}: {key} is a secret; set {env_name(name, key)} instead of "
                               "writing it in the file")
         if key not in spec.required_options + spec.options:
-            allowed = ", ".join(sorted(_COMMON | set(spec.required_options + spec.options)))
+            extra = set(CONNECT_OPTIONS) if connectable else set()
+            allowed = ", ".join(sorted(_COMMON | extra | set(spec.required_options + spec.options)))
             raise ConfigError(f"{where}: unknown setting {key!r} (allowed: {allowed})")
         options[key] = value
     for option in spec.required_options:
@@ -161,7 +226,7 @@ def _credentials(name: str, spec: PlatformSpec, body: dict[str, Any], env: Mappi
     """Each credential from the variable ``<credential>_env`` names, else from PROMO_ACCOUNT_<NAME>_<CREDENTIAL>."""
     credentials = {}
     configured = _variables(spec, body)
-    for credential in spec.credentials:
+    for credential in spec.credentials + spec.optional_credentials:
         variable = configured.get(credential) or env_name(name, credential)
         if variable in env:
             credentials[credential] = SecretStr(env[variable])
@@ -170,7 +235,7 @@ def _credentials(name: str, spec: PlatformSpec, body: dict[str, Any], env: Mappi
 
 def _variables(spec: PlatformSpec, body: dict[str, Any]) -> dict[str, str]:
     """The variables named by ``<credential>_env`` (only those set in the file)."""
-    return {c: str(body[f"{c}_env"]) for c in spec.credentials if body.get(f"{c}_env")}
+    return {c: str(body[f"{c}_env"]) for c in spec.credentials + spec.optional_credentials if body.get(f"{c}_env")}
 
 
 def _timezone(where: str, value: Any) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,10 @@ class Media:
     animated: bool = False         # an animated GIF/WebP
     cover: str | None = None       # a cover image path, or a frame time like "00:00:03.5"
     captions: str | None = None    # an SRT/VTT file path
+    error: str | None = None       # why probing could not read the file (rules report it as a problem)
+    # The folder relative paths are read from (the campaign file's): supplied at load and at publish
+    # time, never stored, so moving a checkout changes no digest. Empty: the current folder.
+    root: str = field(default="", compare=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -51,6 +56,11 @@ class Media:
         if mime == "image/gif":
             return "gif"
         return mime.split("/", 1)[0] if mime.split("/", 1)[0] in ("image", "video") else "other"
+
+    @property
+    def cover_time(self) -> float | None:
+        """The cover as a frame time in seconds, or None when the cover is an image file (or absent)."""
+        return frame_time(self.cover) if self.cover else None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form: the four original keys always, probed fields only when set."""
@@ -63,7 +73,17 @@ class Media:
 
 
 _PROBED = ("duration_s", "width", "height", "fps", "codec", "container", "bitrate", "rotation", "animated",
-           "cover", "captions")
+           "cover", "captions", "error")
+_FRAME_TIME = re.compile(r"^(?:(?:(\d+):)?(\d{1,2}):)?(\d+(?:\.\d+)?)$")
+
+
+def frame_time(value: str) -> float | None:
+    """Seconds from ``"3.5"``, ``"0:03.5"`` or ``"00:00:03.5"``; None if ``value`` is not a time (a file)."""
+    found = _FRAME_TIME.match(value.strip())
+    if found is None:
+        return None
+    hours, minutes, seconds = found.groups()
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
 
 
 @dataclass(frozen=True)
@@ -105,9 +125,10 @@ class Post:
 
     @classmethod
     def from_payload(cls, platform: str, account: str, payload: Mapping[str, Any],
-                     idempotency_key: str = "") -> Post:
+                     idempotency_key: str = "", *, media_root: str = "") -> Post:
+        """The Post of a stored payload; ``media_root`` is the folder its relative media paths are read from."""
         parts = tuple(
-            Part(p["text"], tuple(Media(**m) for m in p.get("media", ())))
+            Part(p["text"], tuple(Media(**m, root=media_root) for m in p.get("media", ())))
             for p in payload["parts"]
         )
         return cls(platform, account, parts, idempotency_key, payload.get("link"))

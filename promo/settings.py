@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     dispatch_lookahead: float = Field(2.0, ge=0, le=3600, description="claim posts due this many seconds ahead")
     dispatch_batch: int = Field(
         500, gt=0, le=100_000,
-        description="most posts claimed per dispatcher run; a full batch queues the next run at once",
+        description="most posts claimed per dispatcher run; after a full batch the dispatcher claims again at once",
     )
     queued_lease: float = Field(60.0, gt=0, le=86400, description="a queued post not started by then is re-dispatched")
     publish_time_limit: float = Field(120.0, gt=0, le=86400, description="hard limit of one publish; then unknown")
@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, gt=0, le=604800, description="Redis transport visibility timeout, seconds")
     broker_connection_max_retries: int = Field(
         100, ge=1, le=100_000, description="reconnects to a lost broker before a worker exits 1 (for its supervisor)"
+    )
+    heartbeat_interval: float = Field(
+        5.0, gt=0, le=600,
+        description="seconds between a worker's or beat's heartbeats; alive while its last is within 3 of them",
+    )
+    token_refresh_fraction: float = Field(
+        0.2, gt=0, le=0.9, description="refresh a connected account's token when this share of its lifetime remains",
+    )
+    token_refresh_days: float = Field(
+        7.0, gt=0, le=365, description="... or when this many days remain, whichever comes first",
+    )
+    token_warn_days: float = Field(
+        7.0, ge=0, le=365, description="'promo accounts' warns this many days before a token expires",
     )
 
     @field_validator("timezone")

@@ -1,12 +1,14 @@
-"""The Celery app, built from Settings. Tasks only route and retry; the logic is in promo's modules.
+"""The Celery app, built from Settings. The one task only routes; the logic is in promo's modules.
 
 ``celery -A workers.app worker`` finds ``app`` here, built on first use from the environment.
 ``create_app(settings)`` builds one explicitly (``promo run``, ``promo worker``, ``promo beat``).
 
 The broker only carries work; the database decides (docs/architecture.md). Hence:
-``worker_prefetch_multiplier=1`` (F7), late acks (a lost message is fine, the sweeper re-dispatches),
-no result backend, one visibility timeout set everywhere and checked against the countdowns (F1, F2),
-each task its own time limits (``time_limits``), and a dedicated queue.
+``worker_prefetch_multiplier=1`` (F7), late acks (a lost message is fine, the ledger re-dispatches),
+no result backend, one visibility timeout set everywhere and checked against the longest time a
+message is held (F1, F2), the publish time limit (``time_limits``), and a dedicated queue. Workers
+only publish: the beat runs the dispatcher, the sweeper and the reconciler itself, on its own
+threads (``BEAT_SCHEDULER``, ``workers/ticks.py``).
 """
 
 from __future__ import annotations
@@ -18,28 +20,23 @@ from typing import Any
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 
-from promo.engine import reconcile
 from promo.errors import ConfigError
 from promo.settings import Settings, load_settings
-from promo.store.db import SQLITE_BUSY_TIMEOUT_MS
 from workers.embedded import embedded_url
+from workers.tasks import PUBLISH, QUEUE
+from workers.ticks import TICKS
 
-QUEUE = "promo"
-PUBLISH, DISPATCH, SWEEP, RECONCILE = "promo.publish", "promo.dispatch", "promo.sweep", "promo.reconcile"
-# Dispatch and sweep are a few statements each, but a fresh pool child first builds its Runtime
-# (imports, the accounts file, the store), and a SQLite writer may wait the store's whole busy
-# timeout for the lock. Twice that wait before the soft limit, which rolls the transaction back.
-LEDGER_TASK_SOFT_LIMIT_S = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000
-# A task still running this long after its soft limit is killed with its pool child.
-HARD_AFTER_SOFT_S = 10.0
+__all__ = ["BEAT_SCHEDULER", "PUBLISH", "QUEUE", "beat_schedule", "check_timing", "create_app", "time_limits"]
+# The visibility timeout is at least this many times the longest a message is legitimately held
+# unacknowledged (``check_timing``).
+VISIBILITY_MARGIN = 2
 # kombu's virtual transports sleep this long whenever the prefetch window is full or the queue is
 # empty: at 0.1 s a worker idles between short tasks. 0.01 s costs ~100 cheap SELECTs a second.
 EMBEDDED_POLL_S = 0.01
-# How often a worker that lost the broker tries again before it gives up and exits 1 for its
-# supervisor (Celery's default, 100, is about 45 minutes of backoff); not a promo setting yet.
 # Named, not imported: Celery loads them when a worker starts (issue 12, docs/reliability.md gap 1).
 POOL = "workers.pool:TaskPool"  # a pool process killed during start-up is replaced
 REDIS_TRANSPORT = "workers.redisbroker:Transport"  # kombu's Redis transport, closed channels guarded
+BEAT_SCHEDULER = "workers.beat:Scheduler"  # runs promo's ticks on the beat's threads
 
 
 def create_app(settings: Settings) -> Celery:
@@ -71,6 +68,7 @@ def create_app(settings: Settings) -> Celery:
         broker_transport_options=transport,
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         beat_schedule=beat_schedule(settings),
+        beat_scheduler=BEAT_SCHEDULER,
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=True,
@@ -80,11 +78,22 @@ def create_app(settings: Settings) -> Celery:
 
 
 def check_timing(settings: Settings) -> None:
-    """Countdowns (at most the lookahead) must be far below the visibility timeout (F1, F2)."""
-    if settings.dispatch_lookahead * 2 >= settings.visibility_timeout:
+    """The visibility timeout far above the longest time a message is held; calls shorter than a publish.
+
+    A publish message is taken by a worker up to ``dispatch_lookahead`` before its ETA and held,
+    unacknowledged, until then; it runs for up to ``publish_time_limit``; only then is it
+    acknowledged (late acks). Redis gives a message held longer than ``visibility_timeout`` to a
+    second worker (F1): harmless (the attempt-id fence stops it) but wasted work, so the timeout
+    must be ``VISIBILITY_MARGIN`` times that at least (the margin covers a message waiting for a
+    free pool process). The defaults: 2 + 120 s held, 3600 s timeout.
+    """
+    held = settings.dispatch_lookahead + settings.publish_time_limit
+    if settings.visibility_timeout < VISIBILITY_MARGIN * held:
         raise ConfigError(
-            f"dispatch_lookahead ({settings.dispatch_lookahead}s) must be well under visibility_timeout "
-            f"({settings.visibility_timeout}s): the Redis transport would deliver held messages twice"
+            f"visibility_timeout ({settings.visibility_timeout}s) must be at least {VISIBILITY_MARGIN}x "
+            f"dispatch_lookahead + publish_time_limit ({held:g}s), the longest a message is held before "
+            f"its late ack: the Redis transport would deliver held messages twice. Raise "
+            f"PROMO_VISIBILITY_TIMEOUT to {VISIBILITY_MARGIN * held:g} or more"
         )
     if settings.http_timeout >= settings.publish_time_limit:
         raise ConfigError(
@@ -94,51 +103,17 @@ def check_timing(settings: Settings) -> None:
 
 
 def time_limits(settings: Settings) -> dict[str, dict[str, float]]:
-    """Each task's time limits, as Celery task annotations.
+    """The publish task's time limit, as a Celery task annotation: the hard ``publish_time_limit``.
 
-    A publish has only a hard limit, ``publish_time_limit``: the sweeper calls a post still
-    ``publishing`` after it ``unknown``. Dispatch and sweep get ``LEDGER_TASK_SOFT_LIMIT_S``;
-    reconcile as much again as its lookups may take (``reconcile.BATCH`` of them, each bounded by
-    ``http_timeout``). Each hard limit follows its soft one by ``HARD_AFTER_SOFT_S``.
+    The sweeper calls a post still ``publishing`` after it ``unknown``. The ticks are not tasks: the
+    beat runs them (``workers/ticks.py``), and reports one running past its ``stuck_after``.
     """
-    lookups = reconcile.BATCH * settings.http_timeout
-    return {
-        PUBLISH: {"time_limit": settings.publish_time_limit},
-        DISPATCH: _soft_then_hard(LEDGER_TASK_SOFT_LIMIT_S),
-        SWEEP: _soft_then_hard(LEDGER_TASK_SOFT_LIMIT_S),
-        RECONCILE: _soft_then_hard(LEDGER_TASK_SOFT_LIMIT_S + lookups),
-    }
-
-
-def _soft_then_hard(soft: float) -> dict[str, float]:
-    return {"soft_time_limit": soft, "time_limit": soft + HARD_AFTER_SOFT_S}
+    return {PUBLISH: {"time_limit": settings.publish_time_limit}}
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Dispatch often, sweep and reconcile less often; stale ticks expire instead of piling up."""
-    dispatch, sweep = settings.dispatch_interval, settings.sweep_interval
-    return {
-        "dispatch": {
-            "task": DISPATCH,
-            "schedule": timedelta(seconds=dispatch),
-            "options": {"expires": dispatch_expiry(settings)},
-        },
-        "sweep": {
-            "task": SWEEP,
-            "schedule": timedelta(seconds=sweep),
-            "options": {"expires": max(sweep * 2, 1.0)},
-        },
-        "reconcile": {
-            "task": RECONCILE,
-            "schedule": timedelta(seconds=sweep),
-            "options": {"expires": max(sweep * 2, 1.0)},
-        },
-    }
-
-
-def dispatch_expiry(settings: Settings) -> float:
-    """A dispatcher run not started within two intervals is dropped: the next tick does its work."""
-    return max(settings.dispatch_interval * 2, 1.0)
+    """One entry per tick in ``workers.ticks.TICKS``, at its interval; the beat runs each itself."""
+    return {tick.name: {"task": tick.task, "schedule": timedelta(seconds=tick.every(settings))} for tick in TICKS}
 
 
 @cache

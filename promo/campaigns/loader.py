@@ -6,7 +6,6 @@ Every mistake is one ``CampaignError`` naming the file, the line and the field.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from promo.campaigns.kinds import FieldProblem, Kinds
-from promo.campaigns.model import OVERFLOW_POLICIES, Announcement, Campaign, Override
+from promo.campaigns.media import MediaReader, read_media
+from promo.campaigns.model import MEDIA_OVERFLOW, OVERFLOW_POLICIES, Announcement, Campaign, Override
 from promo.campaigns.timing import TimeSpec, parse_spec, resolve, resolve_relative
 from promo.campaigns.yamlfile import YamlList, YamlMap, read_yaml
 from promo.errors import CampaignError
 from promo.platforms.registry import PLATFORMS
-from promo.posts import Media
 from promo.times import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -195,7 +194,8 @@ def _announcement(reader: _Reader, key: str, body: YamlMap, shared: YamlMap, acc
     return Announcement(
         key, kind, fields, schedule[key], not_before,
         _lateness(reader, body, where, default_lateness),
-        _media(reader, body.get("media"), body.line_of("media"), f"{where}media"),
+        read_media(MediaReader(reader.file, reader.folder, key), body.get("media"), body.line_of("media"),
+                   f"{where}media"),
         thread or (), _overrides(reader, body, where, default_overrides), body.line, own, text, lines,
     )
 
@@ -232,30 +232,6 @@ def _thread(reader: _Reader, value: Any, line: int, field: str,
     return tuple(items)
 
 
-def _media(reader: _Reader, value: Any, line: int, field: str) -> tuple[Media, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, YamlList):
-        raise reader.fail("expected a list of {path: ..., alt: ...}", line, field)
-    return tuple(_one_media(reader, item, value.line_of(i), field) for i, item in enumerate(value))
-
-
-def _one_media(reader: _Reader, item: Any, line: int, field: str) -> Media:
-    if not isinstance(item, YamlMap) or not isinstance(item.get("path"), str):
-        raise reader.fail("expected {path: media/file.png, alt: \"what the image shows\"}", line, field)
-    reader.known_keys(item, ("path", "alt"), f"{field}.")
-    alt = item.get("alt")
-    if not isinstance(alt, str) or not alt.strip():
-        raise reader.fail("alt text is required: describe the image for people who cannot see it",
-                          item.line_of("path"), f"{field}.alt")
-    path = (reader.folder / item["path"]).resolve()
-    if not path.is_file():
-        raise reader.fail(f"media file not found: {item['path']} (looked in {path.parent})",
-                          item.line_of("path"), f"{field}.path")
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return Media(str(path), alt.strip(), path.stat().st_size, mime)
-
-
 def _overrides(reader: _Reader, body: YamlMap, where: str,
                defaults: Mapping[str, Override]) -> dict[str, Override]:
     table = reader.mapping(body.get("platforms"), body.line_of("platforms"), f"{where}platforms")
@@ -275,10 +251,7 @@ def _override(reader: _Reader, value: Any, line: int, field: str) -> Override:
         return Override(skip=True, line=line)
     body = reader.mapping(value, line, field)
     reader.known_keys(body, OVERRIDE_KEYS, f"{field}.")
-    overflow = body.get("overflow")
-    if overflow is not None and overflow not in OVERFLOW_POLICIES:
-        raise reader.fail(f"unknown overflow policy {overflow!r} (known: {', '.join(OVERFLOW_POLICIES)})",
-                          body.line_of("overflow"), f"{field}.overflow")
+    overflow, transcode = _overflow(reader, body, field)
     text = body.get("text")
     if text is not None and not isinstance(text, str):
         raise reader.fail("expected text (a template string)", body.line_of("text"), f"{field}.text")
@@ -288,5 +261,21 @@ def _override(reader: _Reader, value: Any, line: int, field: str) -> Override:
     return Override(
         skip=bool(body.get("skip", False)), text=text,
         thread=_thread(reader, body.get("thread"), body.line_of("thread"), f"{field}.thread"),
-        overflow=overflow, media=bool(body.get("media", True)), line=line,
+        overflow=overflow, media=bool(body.get("media", True)), line=line, transcode=transcode,
     )
+
+
+def _overflow(reader: _Reader, body: YamlMap, field: str) -> tuple[str | None, bool]:
+    """``overflow: thread``, ``overflow: transcode`` or both (``[thread, transcode]``): (text policy, transcode)."""
+    value = body.get("overflow")
+    values = list(value) if isinstance(value, list) else [value]
+    known = OVERFLOW_POLICIES + MEDIA_OVERFLOW
+    for item in values:
+        if item is not None and item not in known:
+            raise reader.fail(f"unknown overflow policy {item!r} (known: {', '.join(known)})",
+                              body.line_of("overflow"), f"{field}.overflow")
+    text = [v for v in values if v in OVERFLOW_POLICIES]
+    if len(text) > 1:
+        raise reader.fail(f"one text policy at most ({' or '.join(OVERFLOW_POLICIES)}), got {', '.join(text)}",
+                          body.line_of("overflow"), f"{field}.overflow")
+    return (text[0] if text else None), "transcode" in values

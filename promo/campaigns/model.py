@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from promo.posts import Media
 
-OVERFLOW_POLICIES = ("reject", "truncate", "thread")
+OVERFLOW_POLICIES = ("reject", "truncate", "thread")   # for text that is too long
+MEDIA_OVERFLOW = ("transcode",)                         # for a video the platform would refuse
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Override:
     overflow: str | None = None             # reject (default), truncate or thread
     media: bool = True                      # False: post without the announcement's media
     line: int = 0
+    transcode: bool = False                 # overflow: transcode: re-encode a video to fit (promo.campaigns.transcode)
 
     def merged_over(self, base: Override) -> Override:
         """This override on top of ``base`` (campaign defaults, then platform, then account)."""
@@ -33,6 +35,7 @@ class Override:
             overflow=self.overflow or base.overflow,
             media=self.media and base.media,
             line=self.line or base.line,
+            transcode=self.transcode or base.transcode,
         )
 
 

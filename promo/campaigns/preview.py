@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from promo.campaigns import Announcement, Campaign, Override, load_campaign
 from promo.campaigns.rendering import Renderer, renderer_for
+from promo.campaigns.transcode import transcode_post
 from promo.errors import ConfigError
 from promo.platforms.registry import rules_for
-from promo.posts import Part, Post, Report, ScheduledPost
+from promo.posts import Media, Part, Post, Report, ScheduledPost
 from promo.rules import Rules
 from promo.rules.overflow import fit
+from promo.rules.video import duration_text
 from promo.times import iso
 
 if TYPE_CHECKING:
@@ -54,8 +56,25 @@ class RenderedPost:
             "ok": self.report.ok,
             "problems": [p.to_dict() for p in self.report.problems],
             "thread": [part.text for part in post.thread],
-            "media": [m.to_dict() for m in post.media],
+            "media": [media_entry(m) for m in post.media],
         }
+
+
+def media_entry(media: Media) -> dict[str, Any]:
+    """A media file in ``promo preview --json``: what it is and what probing read (None if unknown)."""
+    return {"kind": media.kind, "duration_s": media.duration_s, "width": media.width, "height": media.height,
+            "codec": media.codec, "size": media.size, **media.to_dict()}
+
+
+def media_summary(media: Media) -> str:
+    """One line for the text preview: ``featurette.mp4: video 0:04, 256x144, h264, 24 fps, 4,901 bytes``."""
+    facts = [media.kind if media.duration_s is None else f"{media.kind} {duration_text(media.duration_s)}"]
+    if media.width and media.height:
+        facts.append(f"{media.width}x{media.height}")
+    facts += [value for value in (media.codec, f"{media.fps:g} fps" if media.fps else None) if value]
+    if media.size is not None:
+        facts.append(f"{media.size:,} bytes")
+    return f"{media.path.rsplit('/', 1)[-1]}: {', '.join(facts)}"
 
 
 class _Checker:
@@ -114,6 +133,8 @@ def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templat
             rules = checker.rules(account)
             if override.overflow and override.overflow != "reject":
                 post = fit(post, rules, override.overflow)
+            if override.transcode:
+                post = transcode_post(post, getattr(getattr(rules, "media_rules", None), "video", None))
             post = rules.wire(post)  # the exact text the platform will receive
             scheduled = ScheduledPost(campaign.id, announcement.key, announcement.kind, post,
                                       announcement.scheduled_at, announcement.not_before,

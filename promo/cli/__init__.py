@@ -3,8 +3,8 @@
 Each command lives in the module named for what it is about (``COMMANDS`` maps name to module):
 ``authoring`` (init, preview, check), ``planning`` (apply), ``posts`` (queue, show, cancel,
 reschedule, post), ``store`` (migrate), ``engine`` (run, worker, beat), ``operations`` (status,
-pause, resume, retry, resolve), ``demo``, ``accounts`` and ``config``. ``common`` holds what they
-share, ``display`` the drawing several of them use. A module is imported only when one of its
+pause, resume, retry, resolve), ``monitoring`` (metrics), ``demo``, ``accounts`` and ``config``.
+``common`` holds what they share, ``display`` the drawing several of them use. A module is imported only when one of its
 commands runs, so ``promo --help`` stays fast.
 """
 
@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "cancel": "promo.cli.posts:cancel",
     "reschedule": "promo.cli.posts:reschedule",
     "post": "promo.cli.posts:post",
+    "calendar": "promo.cli.calendar:calendar",
     # the store
     "migrate": "promo.cli.store:migrate",
     # the engine
@@ -41,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "resume": "promo.cli.operations:resume",
     "retry": "promo.cli.operations:retry",
     "resolve": "promo.cli.operations:resolve",
+    "metrics": "promo.cli.monitoring:metrics",
     "demo": "promo.cli.demo:demo",
     # accounts and settings
     "accounts": "promo.cli.accounts:accounts",
@@ -57,15 +59,17 @@ SUMMARIES: dict[str, str] = {
     "cancel": "Cancel a post that has not been sent.",
     "reschedule": "Move a post that has not been sent.",
     "post": "Queue an ad hoc post for one account.",
+    "calendar": "Posts by day in the terminal, or an iCalendar feed (--ics) for Outlook and Google.",
     "migrate": "Create or upgrade the database tables.",
     "run": "Run worker and dispatcher in one process (one machine).",
     "worker": "Run a Celery worker that publishes posts.",
     "beat": "Run the dispatcher and sweeper schedule.",
-    "status": "Broker, database, counts by state, posts needing attention.",
+    "status": "Broker, database, live workers, counts by state, posts needing attention.",
     "pause": "Hold posts (all, a campaign or an account) without failing them.",
     "resume": "Release paused posts.",
     "retry": "Send a failed post again.",
     "resolve": "Settle an unknown post: published (with its URL) or not.",
+    "metrics": "Serve Prometheus metrics read from the store.",
     "demo": "Publish the Jessica Jones seed campaign to a local outbox.",
     "accounts": "List the configured accounts; 'accounts check' verifies them.",
     "config": "Show the effective settings, secrets masked.",

@@ -135,7 +135,9 @@ def _body_lines(post: Post, width: int) -> list[str]:
     for part in post.thread:
         lines += [("\u21b3 " if n == 0 else "  ") + line for n, line in enumerate(wrap_text(part.text, width - 2))]
     if post.media:
-        lines.append(" ".join(f"[{Path(m.path).name}]" for m in post.media))
+        from promo.campaigns.preview import media_summary
+
+        lines += [f"[{media_summary(m)}]" for m in post.media]
     return lines
 
 

@@ -140,7 +140,7 @@ def run(app: App, dry_run: bool, concurrency: int | None, verbose: bool, logleve
         promo run --dry-run
         promo run --verbose
     """
-    from workers.app import create_app
+    from workers.app import BEAT_SCHEDULER, create_app
 
     settings = app.settings
     if dry_run:
@@ -152,7 +152,7 @@ def run(app: App, dry_run: bool, concurrency: int | None, verbose: bool, logleve
     click.echo(_start_line("run", settings, concurrency))
     _on_ready(app, _next_post(app))  # also migrates the store before the first task
     options, level = _prepare(app, verbose, loglevel)
-    argv = [*options, "worker", "-B", "--scheduler", "celery.beat:Scheduler", *_celery_args(app, concurrency, level)]
+    argv = [*options, "worker", "-B", "--scheduler", BEAT_SCHEDULER, *_celery_args(app, concurrency, level)]
     _run_celery("run", create_app(settings), argv)
 
 
@@ -186,18 +186,19 @@ def worker(app: App, concurrency: int | None, verbose: bool, loglevel: str | Non
 def beat(app: App, verbose: bool, loglevel: str | None) -> None:
     """Run the schedule: dispatch due posts, sweep stale claims, reconcile unknown posts.
 
-    Safe to run twice: claims are atomic in the database. The workers print the post events;
-    --verbose shows each tick sent.
+    The beat does this work itself, on its own threads, and sends the claimed posts to the
+    workers, which publish them. Safe to run twice: claims are atomic in the database. Prints
+    each batch it queues; the workers print the post events.
 
     \b
     Example:
         PROMO_BROKER_URL=redis://redis:6379/0 promo beat
     """
-    from workers.app import create_app
+    from workers.app import BEAT_SCHEDULER, create_app
 
     settings = app.settings
     click.echo(f"promo beat: dispatching due posts every {settings.dispatch_interval:g} s and sweeping every "
                f"{settings.sweep_interval:g} s, through {_broker(settings)}. Ctrl-C stops.")
     options, level = _prepare(app, verbose, loglevel)
-    argv = [*options, "beat", "--scheduler", "celery.beat:Scheduler", "--loglevel", level]
+    argv = [*options, "beat", "--scheduler", BEAT_SCHEDULER, "--loglevel", level]
     _run_celery("beat", create_app(settings), argv)

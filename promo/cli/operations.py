@@ -14,6 +14,7 @@ import click
 
 from promo.cli.common import NAME, REASON, App, emit_json, json_option, pass_app, post_id_argument
 from promo.cli.display import shown_at, style, when
+from promo.manage.views import NO_BEAT_STEP, NO_WORKER_STEP
 from promo.store.pauses import Scope
 
 if TYPE_CHECKING:  # the library calls load SQLAlchemy: imported in the commands that write
@@ -23,27 +24,36 @@ if TYPE_CHECKING:  # the library calls load SQLAlchemy: imported in the commands
 
 
 @click.command()
+@click.option("--ping", is_flag=True, help="Also ask the workers over the broker (Celery's ping, 1 s).")
 @json_option
 @pass_app
-def status(app: App, as_json: bool) -> None:
-    """Broker and database health, last dispatch, counts by state, posts needing attention.
+def status(app: App, ping: bool, as_json: bool) -> None:
+    """Broker and database health, live workers and beats, last dispatch, counts by state, posts needing attention.
 
-    Times are in the configured zone (PROMO_TIMEZONE), with their offset. Exit code 0 when healthy
-    and nothing needs a person, 1 when something needs attention, 4 when the broker or database
-    cannot be reached.
+    Times are in the configured zone (PROMO_TIMEZONE), with their offset. A worker or beat is alive
+    while its last heartbeat is within three of its intervals (PROMO_HEARTBEAT_INTERVAL). Exit code
+    0 when healthy and nothing needs a person, 1 when something needs attention, 3 when posts are
+    waiting to go out and no worker (or no beat) is alive, 4 when the broker or database cannot be
+    reached.
 
     \b
     Example:
         promo status
-        promo status --json | jq '.attention[] | .id'
+        promo status --ping
+        promo status --json | jq '.workers[] | select(.alive) | .name'
     """
     report = _status_report(app)
+    answered = _ping(app) if ping else None
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report.to_dict() | ({"ping": answered} if ping else {}))
     else:
         _print_status(report, app.zone)
+        if answered is not None:
+            click.echo(f"ping      {', '.join(answered) if answered else 'no worker answered'}")
     if not report.healthy:
         raise SystemExit(4)
+    if report.no_worker or report.no_beat:
+        raise SystemExit(3)
     if report.attention or report.accounts:
         raise SystemExit(1)
 
@@ -59,10 +69,26 @@ def _status_report(app: App) -> Status:
     return engine_status(app.settings)
 
 
+def _ping(app: App) -> list[str]:
+    """The workers answering Celery's ping (Redis; the embedded broker carries no broadcast)."""
+    if app.settings.broker.startswith("sqla+"):
+        raise click.UsageError("--ping needs a Redis broker (PROMO_BROKER_URL); the embedded broker has no "
+                               "broadcast: the heartbeats above are the answer")
+    from workers.app import create_app
+    from workers.heartbeat import ping
+
+    try:
+        return ping(create_app(app.settings), timeout=1.0)
+    except Exception as exc:  # the broker being down is already reported above
+        return [f"(no answer: {type(exc).__name__})"]
+
+
 def _print_status(report: Status, tz: ZoneInfo) -> None:
     mark = {True: style("ok", "green"), False: style("unreachable", "red")}
     click.echo(f"broker    {mark[report.broker_ok]}  {report.broker}  {report.broker_error or ''}".rstrip())
     click.echo(f"database  {mark[report.database_ok]}  {report.database_error or ''}".rstrip())
+    for line in _process_lines(report, tz):
+        click.echo(line)
     last = [f"last {what} {shown_at(value, tz) if value else 'never'}"
             for what, value in (("dispatch", report.last_dispatch), ("sweep", report.last_sweep))]
     click.echo(", ".join(last))
@@ -75,6 +101,28 @@ def _print_status(report: Status, tz: ZoneInfo) -> None:
         click.echo(style(f"needs attention ({len(report.attention)}):", "yellow"))
     for post in report.attention:
         click.echo("  " + _attention_line(post, tz))
+
+
+def _process_lines(report: Status, tz: ZoneInfo) -> list[str]:
+    """``workers   2 alive: promo-12@a (pid 12, 4 processes, seen 14:05:01 -07:00)``; then the lost ones."""
+    lines = []
+    for title, rows in (("workers", report.workers), ("beats", report.beats)):
+        live = [row for row in rows if row["alive"]]
+        shown = ", ".join(_process(row, tz) for row in live)
+        lines.append(f"{title:<9} {len(live)} alive{': ' + shown if shown else ''}")
+    for index, (gone, step) in enumerate(((report.no_worker, NO_WORKER_STEP), (report.no_beat, NO_BEAT_STEP))):
+        if gone:
+            lines[index] += " " + style(f"while {report.waiting} post(s) wait to go out: {step}", "red")
+    for row in report.workers + report.beats:
+        if not row["alive"]:
+            lines.append(f"  lost: {row['kind']} {row['name'] or row['hostname']} (pid {row['pid']}), last seen "
+                         f"{shown_at(row['last_seen'], tz)}: killed or hung, it did not stop cleanly")
+    return lines
+
+
+def _process(row: dict[str, Any], tz: ZoneInfo) -> str:
+    size = f", {row['concurrency']} processes" if row["concurrency"] else ""
+    return f"{row['name'] or row['hostname']} (pid {row['pid']}{size}, seen {shown_at(row['last_seen'], tz)})"
 
 
 def _account_line(account: dict[str, Any], tz: ZoneInfo) -> str:

@@ -74,7 +74,7 @@ def _warnings(app: App, plan: Plan) -> list[str]:
     """Posts the plan writes that are already late, and accounts it posts to that lack credentials."""
     used = {e.account for e in plan.entries if e.action in ("created", "changed", "unchanged")}
     accounts = [app.accounts[name] for name in sorted(used) if name in app.accounts]
-    return late_warnings(plan, app.accounts, app.settings, utcnow()) + credential_warnings(accounts)
+    return late_warnings(plan, app.accounts, app.settings, utcnow()) + credential_warnings(accounts, app.engine)
 
 
 def _print_plan(plan: Plan, dry_run: bool, *, show_summary: bool) -> None:

@@ -149,12 +149,17 @@ def _due_rows(session: Session, horizon: datetime, batch: int) -> list[Any]:
 def _claim(
     session: Session, due: list[tuple[int, datetime]], settings: Settings, actor: str, now: datetime
 ) -> list[Claim]:
-    """``scheduled -> queued`` with a fresh attempt id each, for rows this transaction has locked."""
+    """``scheduled -> queued`` with a fresh attempt id each, for rows this transaction has locked.
+
+    The lease runs from the post's time, or from now for a post claimed late (a backlog): counted
+    from a time already past, it would end before any worker could start the post, and the sweeper
+    would take it back again and again.
+    """
     claims = [Claim(post_id, uuid.uuid4().hex, at) for post_id, at in due]
     lease = timedelta(seconds=settings.queued_lease)
     transition_locked(
         session,
-        [(c.post_id, {"attempt_id": c.attempt_id, "due_at": c.due_at, "lease_until": c.due_at + lease},
+        [(c.post_id, {"attempt_id": c.attempt_id, "due_at": c.due_at, "lease_until": max(c.due_at, now) + lease},
           {"due_at": iso(c.due_at)}) for c in claims],
         states.SCHEDULED,
         states.QUEUED,

@@ -7,6 +7,8 @@ RateLimited            ``scheduled`` at the reset time; the account is blocked u
 Ambiguous              ``unknown``: reconciled by lookup, or shown to a person
 Duplicate              ``published`` if the platform named the post, else ``unknown``
 AuthError              ``failed``; the account is flagged for a person (a later success clears it)
+NeedsReconnect         ``held``: a connected account's tokens were refused even after a refresh;
+                       flagged with ``promo accounts connect NAME`` (which releases its held posts)
 Permanent, invalid     ``failed`` with a readable reason
 anything unexpected    ``unknown`` (the call may have gone out)
 =====================  ==============================================================
@@ -25,7 +27,7 @@ from typing import Any, Protocol
 
 from promo import errors
 from promo.engine.ratelimits import block, clear_flag, flag
-from promo.engine.runtime import Runtime
+from promo.engine.runtime import NeedsReconnect, Runtime
 from promo.posts import Published
 from promo.settings import Settings
 from promo.store import states
@@ -101,10 +103,13 @@ def record_failure(runtime: Runtime, row: Attempt, attempt_id: str, exc: BaseExc
     with runtime.db.begin() as session:
         if isinstance(exc, errors.RateLimited) and "due_at" in outcome.values:
             block(session, row.account, outcome.values["due_at"], f"rate limited by {row.platform}")
-        if isinstance(exc, errors.AuthError):
+        if isinstance(exc, NeedsReconnect):
+            flag(session, row.account, str(exc), now)
+        elif isinstance(exc, errors.AuthError):
             flag(session, row.account, f"{row.platform} refused the credentials: re-authorise the account "
                                        f"(then 'promo accounts check'): {exc}", now)
-        moved = transition(session, row.id, FINISHED, outcome.target, action=outcome.action, actor=runtime.actor,
+        sources = (states.PUBLISHING,) if outcome.target == states.HELD else FINISHED  # unknown is never held
+        moved = transition(session, row.id, sources, outcome.target, action=outcome.action, actor=runtime.actor,
                            attempt_id=attempt_id, detail=outcome.detail, now=now, lease_until=None,
                            **outcome.values)
     level = logging.INFO if outcome.target == states.SCHEDULED else logging.WARNING
@@ -130,6 +135,8 @@ def outcome_for(exc: BaseException, row: Attempt, settings: Settings, now: datet
         return _retry_later(reason, row, settings, now)
     if isinstance(exc, errors.Duplicate):
         return _already_posted(exc, reason, row, now)
+    if isinstance(exc, NeedsReconnect):
+        return Outcome(states.HELD, "held", {"reason": reason}, {"needs_reconnect": exc.account})
     if isinstance(exc, (errors.Permanent, errors.PostInvalid, errors.ConfigError, errors.TemplateError)):
         return Outcome(states.FAILED, "failed", {"reason": f"{reason}; fix it, then 'promo retry {row.id}'"})
     if isinstance(exc, errors.Ambiguous):

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
@@ -36,6 +37,7 @@ from promo.store import ledger, states
 from promo.store.ledger import transition
 from promo.store.pauses import active_pauses, pause_covering
 from promo.store.tables import AccountState, Hold, PostRow
+from promo.store.tables import Campaign as CampaignRow
 from promo.times import iso, utcnow
 
 log = logging.getLogger("promo.engine.publishing")
@@ -83,8 +85,22 @@ def publish_claimed(
             log.info("post %s attempt %s: already handled, nothing to do", post_id, attempt_id)
         return started.outcome or DUPLICATE
     row = started.row
-    post = Post.from_payload(row.platform, row.account, row.payload, row.idempotency_key)
+    post = Post.from_payload(row.platform, row.account, row.payload, row.idempotency_key,
+                             media_root=media_root(runtime.db, row.campaign_id, row.payload))
     return _call_adapter(runtime, row, post, attempt_id, clock)
+
+
+def media_root(db: Engine, campaign_id: str | None, payload: dict[str, Any]) -> str:
+    """The folder a post's relative media paths are read from: its campaign file's, as last applied.
+
+    Only a post with media asks the store (text posts keep the one-statement start); an ad hoc post
+    or old payload with absolute paths needs no root.
+    """
+    if campaign_id is None or not any(part.get("media") for part in payload.get("parts", ())):
+        return ""
+    with db.connect() as connection:
+        source = connection.execute(select(CampaignRow.source).where(CampaignRow.id == campaign_id)).scalar()
+    return str(Path(source).parent) if source else ""
 
 
 @dataclass(frozen=True)
@@ -253,7 +269,7 @@ def _call_adapter(
         report = adapter.check(post)
         if not report.ok:
             raise errors.PostInvalid(report.problems, f"{row.platform} {row.account}")
-        published = adapter.publish(post, journal)
+        published = runtime.publish(adapter, row.account, row.platform, post, journal)  # refresh-once on 401
     except Exception as exc:
         return record_failure(runtime, row, attempt_id, exc, clock())
     outcome = record_published(runtime, row.id, attempt_id, published, clock(),

@@ -1,22 +1,35 @@
 """The configured accounts as a person sees them (``promo accounts``, ``promo config``), and a
 read-only check of their credentials (``promo accounts check``). Never a credential's value.
 
+Each account's credentials come from the environment (which takes precedence), from its connected
+tokens in the store (``promo accounts connect``), or are missing: ``source`` says which. A
+connected account also shows its scopes, when its token expires and whether it needs reconnecting,
+with a warning ``token_warn_days`` ahead of an expiry promo cannot refresh away. Listing reads the
+store's readable columns only (no key needed); checking decrypts the tokens (``PROMO_SECRET_KEY``).
+
 A passing check clears the account's credentials flag in the store (``promo status`` stops showing
 it); it leaves a rate-limit block alone, which ends by itself at its reset time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from promo.accounts import Account
+from promo.accounts import CONNECTED, ENVIRONMENT, MISSING, Account, with_connection
 from promo.engine.ratelimits import clear_flag
 from promo.errors import PromoError
 from promo.platforms.base import build_adapter
+from promo.platforms.oauth import CONNECTABLE, flow_for
+from promo.platforms.oauth.refresh import Ahead
+from promo.store import tokens as store
+from promo.times import iso, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+DAY = timedelta(days=1)
 
 
 def credential_states(account: Account) -> dict[str, str]:
@@ -34,27 +47,113 @@ def missing_credentials(account: Account) -> list[str]:
     return [account.variable(c) for c in account.spec.credentials if c not in account.credentials]
 
 
-def credential_warnings(accounts: Iterable[Account]) -> list[str]:
-    """One line per account whose credentials are missing (its posts would fail)."""
+def stored_tokens(engine: Engine | None) -> dict[str, store.StoredToken]:
+    """Every connected account's row, readable columns only (nothing decrypted); none without a store."""
+    if engine is None:
+        return {}
+    with engine.connect() as connection:
+        return store.load_all(connection)
+
+
+def credential_warnings(accounts: Iterable[Account], engine: Engine | None = None) -> list[str]:
+    """One line per account whose credentials are missing (its posts would fail); connected ones have them."""
+    connected = stored_tokens(engine)
     return [f"account {account.name} ({account.platform}): credentials missing, set "
-            f"{', '.join(missing)} (its posts will fail until then)"
-            for account in accounts if (missing := missing_credentials(account))]
+            f"{', '.join(missing)}{_or_connect(account)} (its posts will fail until then)"
+            for account in accounts
+            if (missing := missing_credentials(account)) and not (account.connected or account.name in connected)]
 
 
-def describe(account: Account) -> dict[str, Any]:
-    """What may be shown about an account: platform, API base URL, zone, which credentials are set."""
-    return {
+def _or_connect(account: Account) -> str:
+    return f" or 'promo accounts connect {account.name}'" if account.platform in CONNECTABLE else ""
+
+
+def source_of(account: Account, stored: store.StoredToken | None) -> str:
+    """``environment`` (takes precedence), ``connected`` (the store) or ``missing``."""
+    if account.in_environment:
+        return ENVIRONMENT
+    return CONNECTED if stored is not None or account.connected else MISSING
+
+
+def describe(account: Account, stored: store.StoredToken | None = None, *, warn_days: float = 7.0,
+             ahead: Ahead | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """What may be shown about an account: platform, API base URL, zone, where its credentials come
+    from and which are set, and for a connected one its scopes, expiry and any warning."""
+    source = source_of(account, stored)
+    row: dict[str, Any] = {
         "name": account.name,
         "platform": account.platform,
         "base_url": account.base_url or account.spec.default_base_url,
         "timezone": account.timezone,
+        "source": source,
         "credentials": credential_states(account),
         "variables": credential_variables(account),
+        "scopes": [], "expires_at": None, "status": None, "refreshable": None, "warning": None,
     }
+    if source == CONNECTED and stored is not None:
+        row.update(_connection(account, stored, warn_days, ahead or Ahead(), now or utcnow()))
+    elif source == MISSING:
+        row["warning"] = (f"credentials missing: set {', '.join(missing_credentials(account))}"
+                          f"{_or_connect(account)}")
+    return row
+
+
+def _connection(account: Account, stored: store.StoredToken, warn_days: float, ahead: Ahead,
+                now: datetime) -> dict[str, Any]:
+    return {"scopes": list(stored.scopes), "status": stored.status, "refreshable": stored.refreshable,
+            "expires_at": iso(stored.expires_at) if stored.expires_at else None,
+            "warning": _warning(account.name, stored, warn_days, now, ahead)}
+
+
+def _warning(name: str, stored: store.StoredToken, warn_days: float, now: datetime, ahead: Ahead) -> str | None:
+    """Needs reconnecting, expired, overdue for a refresh (is the beat running?), or an expiry promo
+    cannot refresh away within ``warn_days``; else None."""
+    reconnect = f"run 'promo accounts connect {name}'"
+    if stored.status != store.CONNECTED:
+        return f"needs reconnecting ({stored.status_reason or 'its tokens were refused'}): {reconnect}"
+    if stored.expires_at is None:
+        return None
+    left = stored.expires_at - now
+    if left <= timedelta(0):
+        return f"token expired {iso(stored.expires_at)}: {reconnect}"
+    if stored.refreshable:
+        if ahead.due(stored, now):
+            return (f"token due for a refresh (expires {iso(stored.expires_at)}): the beat refreshes it; "
+                    "'promo accounts refresh' does it now")
+        return None
+    if left <= timedelta(days=warn_days):
+        return (f"token expires in {left / DAY:.1f} days ({iso(stored.expires_at)}) and cannot be refreshed: "
+                f"{reconnect} before then")
+    return None
+
+
+def describe_all(accounts: Mapping[str, Account], engine: Engine | None, *, warn_days: float = 7.0,
+                 ahead: Ahead | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    rows = stored_tokens(engine)
+    return [describe(account, rows.get(name), warn_days=warn_days, ahead=ahead, now=now)
+            for name, account in accounts.items()]
+
+
+def connected_accounts(accounts: Mapping[str, Account], engine: Engine,
+                       environ: Mapping[str, str] | None = None) -> dict[str, Account]:
+    """The accounts with each connected one's stored tokens as credentials (the environment's win)."""
+    rows = stored_tokens(engine)
+    wanted = [name for name, account in accounts.items() if name in rows and not account.in_environment]
+    if not wanted:
+        return dict(accounts)
+    keys = store.cipher(environ)
+    merged = dict(accounts)
+    with engine.connect() as connection:
+        for name in wanted:
+            found = store.load(connection, name, keys)
+            if found is not None and found.tokens is not None:
+                flow = flow_for(accounts[name].platform)
+                merged[name] = with_connection(accounts[name], flow.credentials(found.tokens), flow.adapter)
+    return merged
 
 
 def verify_accounts(accounts: Iterable[Account], timeout: float, engine: Engine | None = None) -> list[dict[str, Any]]:
-    """One read-only call per account: ``{name, platform, ok, detail, flag_cleared}`` each. Never posts.
+    """One read-only call per account: ``{name, platform, source, ok, detail, flag_cleared}`` each. Never posts.
 
     With ``engine``, each passing account's credentials flag is cleared, in one transaction after
     the calls (none is held open during them); ``flag_cleared`` says whether it had one.
@@ -73,4 +172,32 @@ def _verify(account: Account, timeout: float) -> dict[str, Any]:
         detail, ok = build_adapter(account, timeout=timeout).verify(), True
     except PromoError as exc:
         detail, ok = str(exc), False
-    return {"name": account.name, "platform": account.platform, "ok": ok, "detail": detail, "flag_cleared": False}
+    return {"name": account.name, "platform": account.platform, "source": account.source, "ok": ok,
+            "detail": detail, "flag_cleared": False}
+
+
+def check_accounts(accounts: Mapping[str, Account], names: Iterable[str], timeout: float, engine: Engine,
+                   environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """``promo accounts check``: each named account verified with the credentials it publishes with.
+
+    A connected account marked ``needs-reconnect`` fails without a call: reconnecting is the fix.
+    """
+    rows = stored_tokens(engine)
+    merged = connected_accounts(accounts, engine, environ)
+    chosen = [merged[name] for name in names]
+    results = verify_accounts([a for a in chosen if not _needs_reconnect(a, rows)], timeout, engine)
+    marked = [{"name": a.name, "platform": a.platform, "source": CONNECTED, "ok": False, "flag_cleared": False,
+               "detail": _warning(a.name, rows[a.name], 0, utcnow(), Ahead())}
+              for a in chosen if _needs_reconnect(a, rows)]
+    order = {name: index for index, name in enumerate(names)}
+    return sorted(results + marked, key=lambda result: order[result["name"]])
+
+
+def _needs_reconnect(account: Account, rows: Mapping[str, store.StoredToken]) -> bool:
+    row = rows.get(account.name)
+    return row is not None and not account.in_environment and row.status != store.CONNECTED
+
+
+def ahead_of(fraction: float, days: float) -> Ahead:
+    """The refresh margin from the settings (``token_refresh_fraction``, ``token_refresh_days``)."""
+    return Ahead(fraction, timedelta(days=days))

@@ -78,7 +78,7 @@ class FileReads:
         reads = self.reads
         return StoreFacts(reads.meta(LAST_DISPATCH), reads.meta(LAST_SWEEP), reads.counts(),
                           reads.posts(sorted(states.ATTENTION), limit=ATTENTION_LIMIT), reads.account_states(),
-                          reads.holds())
+                          reads.holds(), reads.processes())
 
 
 def file_status(broker: str, reads: SqliteReads, tz: ZoneInfo, *, now: datetime | None = None) -> Status:

@@ -1,9 +1,10 @@
 """``promo status`` as data: is the engine healthy, and what needs a person?
 
 ``engine_status(settings)`` checks the broker and the database, reads the last dispatch and sweep
-times, counts posts by state, lists the posts needing attention (failed, unknown, held) with their
-reasons and next steps, the blocked or flagged accounts and the active pauses. Every time is given
-in the configured zone (``settings.timezone``), with its offset.
+times and the workers' and beats' heartbeats (``promo.store.heartbeats``: which are alive), counts
+posts by state, lists the posts needing attention (failed, unknown, held) with their reasons and
+next steps, the blocked or flagged accounts and the active pauses. Every time is given in the
+configured zone (``settings.timezone``), with its offset.
 
 This is the SQLAlchemy path (PostgreSQL, a store not yet at the current schema, or a caller's
 engine); on a current SQLite file ``promo status`` reads the same facts through
@@ -22,6 +23,7 @@ from promo.manage.views import ATTENTION_LIMIT, NEXT_STEP, Status, StoreFacts
 from promo.settings import Settings
 from promo.store import states
 from promo.store.db import make_engine, transaction
+from promo.store.heartbeats import processes
 from promo.store.meta import LAST_DISPATCH, LAST_SWEEP, get_meta
 from promo.store.tables import AccountState, Hold, PostRow
 from promo.times import utcnow, zone
@@ -53,4 +55,5 @@ def _facts(session: Session) -> StoreFacts:
         list(session.scalars(attention.order_by(PostRow.due_at, PostRow.id).limit(ATTENTION_LIMIT))),
         list(session.scalars(select(AccountState))),
         list(session.execute(select(Hold.scope, Hold.value)).tuples().all()),
+        processes(session),
     )

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from promo.errors import ConfigError
 from promo.posts import Post, payload_text
 from promo.store import states
+from promo.store.heartbeats import BEAT, WORKER, alive
 from promo.store.pauses import Scope
 from promo.times import iso
 
@@ -30,6 +31,8 @@ NEXT_STEP = {
     states.UNKNOWN: "check the platform, then 'promo resolve {id} --published URL' or '--not-published'",
     states.HELD: "'promo retry {id}' to send it anyway, or 'promo cancel {id}'",
 }
+NO_WORKER_STEP = "start one: promo worker (or promo run, on one machine)"
+NO_BEAT_STEP = "start one: promo beat (or promo run, on one machine)"
 
 
 class PostLike(Protocol):
@@ -209,13 +212,37 @@ class Status:
     attention: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[dict[str, Any]] = field(default_factory=list)
     holds: list[str] = field(default_factory=list)
+    workers: list[dict[str, Any]] = field(default_factory=list)  # heartbeat rows: alive, or lost (killed)
+    beats: list[dict[str, Any]] = field(default_factory=list)
+    waiting: int = 0  # posts scheduled or queued: they need a live worker
 
     @property
     def healthy(self) -> bool:
         return self.broker_ok and self.database_ok
 
+    @property
+    def no_worker(self) -> bool:
+        """Posts are waiting to go out and no worker is alive to publish them (``promo status`` exits 3)."""
+        return self._none_alive(self.workers)
+
+    @property
+    def no_beat(self) -> bool:
+        """Posts are waiting and no beat is alive to dispatch them (``promo status`` exits 3)."""
+        return self._none_alive(self.beats)
+
+    def _none_alive(self, rows: list[dict[str, Any]]) -> bool:
+        return self.database_ok and self.waiting > 0 and not any(row["alive"] for row in rows)
+
+    @property
+    def next_step(self) -> str | None:
+        """What to start when posts wait and a worker or a beat is missing."""
+        missing = [step for step, gone in ((NO_WORKER_STEP, self.no_worker), (NO_BEAT_STEP, self.no_beat)) if gone]
+        return "; ".join(missing) or None
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"healthy": self.healthy}
+        return asdict(self) | {"healthy": self.healthy, "no_worker": self.no_worker, "no_beat": self.no_beat,
+                               "workers_alive": sum(row["alive"] for row in self.workers),
+                               "beats_alive": sum(row["alive"] for row in self.beats), "next_step": self.next_step}
 
     def store_failed(self, exc: Exception) -> None:
         """The database being down is a finding, not a crash."""
@@ -229,6 +256,11 @@ class Status:
         self.accounts = [_account(row, now, tz) for row in sorted(facts.accounts, key=lambda row: row.account)
                          if row.flagged_reason or _blocked(row, now)]
         self.holds = [Scope(kind, value).describe() for kind, value in sorted(facts.holds)]
+        self.waiting = self.counts[states.SCHEDULED] + self.counts[states.QUEUED]
+        found = sorted((_process(row, now, tz) for row in facts.processes),
+                       key=lambda row: (row["hostname"], row["pid"]))
+        self.workers = [row for row in found if row["kind"] == WORKER]
+        self.beats = [row for row in found if row["kind"] == BEAT]
 
 
 @dataclass(frozen=True)
@@ -240,6 +272,7 @@ class StoreFacts:
     attention: Sequence[PostLike]  # failed, unknown and held posts by due time, at most ATTENTION_LIMIT
     accounts: Sequence[Any]        # account_state rows: blocked_until, blocked_reason, flagged_reason, flagged_at
     holds: Sequence[tuple[str, str]]
+    processes: Sequence[Any] = ()  # ``processes`` rows (heartbeats), alive or not
 
 
 def local_time(text: str | None, tz: ZoneInfo) -> str | None:
@@ -280,4 +313,14 @@ def _account(row: Any, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
         "flagged_reason": row.flagged_reason or "",
         "flagged_at": iso(row.flagged_at.astimezone(tz)) if row.flagged_at else None,
         "reason": "; ".join(why for why in (row.flagged_reason, why_blocked) if why),
+    }
+
+
+def _process(row: Any, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """A worker's or beat's heartbeat row (``tables.Process``, ``sqlite_reads.ProcessRecord``), as status shows it."""
+    return {
+        "kind": row.kind, "name": row.name, "hostname": row.hostname, "pid": row.pid,
+        "concurrency": row.concurrency, "version": row.version,
+        "started_at": iso(row.started_at.astimezone(tz)), "last_seen": iso(row.last_seen.astimezone(tz)),
+        "alive": alive(row.last_seen, row.interval_s, now),
     }

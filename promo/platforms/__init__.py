@@ -7,6 +7,8 @@
 - ``client_<library>``: how promo builds that library's client and what its errors mean (imported
   only when an adapter first calls its platform).
 - ``progress``: thread progress in the journal; ``media``: reading media files; ``tids``: Bluesky keys.
+- ``streaming``: upload bodies streamed from disk for requests (X, Mastodon); ``covers``: a video's
+  cover as a small JPEG thumbnail.
 
 Names are imported from their modules (``from promo.platforms.registry import spec_for``): importing
 this package alone loads nothing else.

@@ -108,6 +108,7 @@ class PlatformSpec:
     required_options: tuple[str, ...] = ()
     options: tuple[str, ...] = ()      # optional, non-secret
     default_base_url: str | None = None  # scheme://host[:port]; the adapter adds every path
+    optional_credentials: tuple[str, ...] = ()  # read like credentials, never reported missing (Slack's bot_token)
 
 
 class BaseAdapter(Generic[HttpClient]):

@@ -3,6 +3,7 @@
 Mastodon.py raises ``MastodonRatelimitError`` without the response; the reset time it read from
 ``X-RateLimit-Reset`` is on the client (``ratelimit_reset``), so the map is built per client.
 A ``MastodonNetworkError`` wraps requests' own error, which ``client_requests`` classifies.
+Its session is a ``streaming.StreamingSession``, so ``media_post`` streams a video from disk.
 Imported only when the Mastodon adapter first calls its instance.
 """
 
@@ -25,16 +26,18 @@ from mastodon.errors import (
 from promo.errors import AuthError, Permanent, PublishError, RateLimited, Retryable
 from promo.platforms.boundary import USER_AGENT, ErrorMap, reset_time, unreachable
 from promo.platforms.client_requests import REQUESTS_ERRORS
+from promo.platforms.streaming import StreamingSession
 
 
 def make_api(base_url: str, access_token: str, timeout: float, http: requests.Session | None) -> Mastodon:
-    """A Mastodon.py client that throws on a rate limit instead of sleeping, with every request timed out."""
+    """A Mastodon.py client that throws on a rate limit instead of sleeping, with every request timed out;
+    its session streams uploads from disk (``StreamingSession``: requests would read a video whole)."""
     return Mastodon(
         access_token=access_token,
         api_base_url=base_url,
         ratelimit_method="throw",
         request_timeout=timeout,
-        session=http,
+        session=http if http is not None else StreamingSession(),
         mastodon_version="4.2.0",
         version_check_mode="created",
         user_agent=USER_AGENT,

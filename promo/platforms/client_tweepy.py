@@ -2,9 +2,9 @@
 
 tweepy hard-codes ``https://api.twitter.com`` and passes no timeout, so its client talks through a
 ``RoutingClient``: a ``requests.Session`` that sends the X hosts to the account's ``base_url`` (and
-``upload_base_url``) and adds the timeout to every request. ``TWEEPY_ERRORS`` maps tweepy's status
-exceptions, then requests' transport errors (``client_requests``). Imported only when the X adapter
-first calls X.
+``upload_base_url``), adds the timeout to every request and streams uploads from disk.
+``TWEEPY_ERRORS`` maps tweepy's status exceptions, then requests' transport errors
+(``client_requests``). Imported only when the X adapter first calls X.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tweepy
 from promo.errors import AuthError, Duplicate, Permanent, PublishError, RateLimited, Retryable
 from promo.platforms.boundary import USER_AGENT, ErrorMap, retry_at
 from promo.platforms.client_requests import REQUESTS_ERRORS
+from promo.platforms.streaming import StreamingSession
 
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 UPLOAD_HOSTS = ("https://upload.twitter.com", "https://upload.x.com")
@@ -26,8 +27,9 @@ _STATUS_ERRORS: dict[int, type[tweepy.HTTPException]] = {
 }
 
 
-class RoutingClient(requests.Session):
-    """A requests Session that sends the X hosts to configured base URLs, always with a timeout."""
+class RoutingClient(StreamingSession):
+    """A requests Session that sends the X hosts to configured base URLs, always with a timeout;
+    open files in ``files=`` are streamed from disk (``StreamingSession``)."""
 
     def __init__(self, api: str, upload: str, timeout: float) -> None:
         super().__init__()

@@ -2,10 +2,14 @@
 
 ``POST {webhook_url}?wait=true`` with JSON ``content`` (at most 2,000 characters) and
 ``allowed_mentions: {"parse": []}`` (an announcement never pings @everyone), or multipart
-``files[n]`` + ``payload_json`` for media (10 MiB each). A webhook cannot reply, so a thread's
-parts follow as separate messages. No idempotency and no history: a timeout after sending is
-unconfirmed. ``base_url`` defaults to the webhook URL's own ``https://discord.com``; set, it
-replaces that scheme and host (a fake in tests) and the webhook's path is kept.
+``files[n]`` + ``payload_json`` (with ``attachments: [{id, filename, description}]``, the alt text)
+for media, a video included, streamed from disk. The whole request must fit the webhook's upload
+limit (``upload_limit_mib``, default 25; more on a boosted server): over it, nothing is sent.
+A webhook cannot reply, so a thread's parts follow as separate messages. No idempotency and no
+history: a timeout after sending is unconfirmed, but an upload cut off before its last byte (a
+killed worker; the journal's ``upload:<i>`` still ``started``) cannot have made a message.
+``base_url`` defaults to the webhook URL's own ``https://discord.com``; set, it replaces that
+scheme and host (a fake in tests) and the webhook's path is kept.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from promo.errors import Permanent
 from promo.platforms.base import PlatformSpec
 from promo.platforms.boundary import error_for_status
-from promo.platforms.http import HookUrlAdapter, error_message, json_object, secret_hook_url
-from promo.platforms.media import media_file
-from promo.platforms.progress import lookup_parts, send_parts, unknowable
-from promo.posts import Journal, Lookup, Part, Post, Published
+from promo.platforms.http import FilePart, HookUrlAdapter, Multipart, error_message, json_object, secret_hook_url
+from promo.platforms.media import local_path
+from promo.platforms.progress import PartFound, lookup_parts, send_parts, unknowable
+from promo.posts import Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.discord import DiscordRules
 
 if TYPE_CHECKING:
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
 
 
 _NO_HISTORY = "a Discord webhook cannot read a message without its id: check the channel by hand"
+UPLOAD_LIMIT_MIB = 25  # a webhook request's size limit on a server without boosts
+_CUT_OFF = NotPublished("the upload was cut off before its last byte: Discord cannot have the message")
 
 
 class DiscordAdapter(HookUrlAdapter):
@@ -42,7 +49,7 @@ class DiscordAdapter(HookUrlAdapter):
     def lookup(self, post: Post, journal: Journal) -> Lookup:
         """Parts in the journal are published; a part sent without an answer (no id) cannot be told."""
         return lookup_parts(
-            post, journal, lambda index, part, previous: unknowable(journal, index, _NO_HISTORY),
+            post, journal, lambda index, part, previous: _find(journal, index),
             lambda ids: Published(ids[0], journal.get("url"), tuple(ids[1:])),
         )
 
@@ -55,15 +62,7 @@ class DiscordAdapter(HookUrlAdapter):
         if "username" in self.account.options:
             payload["username"] = str(self.account.options["username"])
         if part.media:
-            files = {}
-            for number, media in enumerate(part.media):
-                files[f"files[{number}]"] = media_file(self.platform, media)
-            payload["attachments"] = [
-                {"id": n, "description": m.alt[:1024]} for n, m in enumerate(part.media)
-            ]
-            message = self.call_json(
-                "POST", "", params={"wait": "true"}, files=files, data={"payload_json": json.dumps(payload)}
-            )
+            message = self._send_files(journal, index, payload, part.media)
         else:
             message = self.call_json("POST", "", params={"wait": "true"}, json=payload)
         if index == 0 and message.get("guild_id"):
@@ -73,6 +72,23 @@ class DiscordAdapter(HookUrlAdapter):
             )
         return str(message["id"])
 
+    def _send_files(self, journal: Journal, index: int, payload: dict[str, Any], media: tuple[Media, ...]) -> Any:
+        """One multipart message: ``payload_json`` and each file streamed from disk as ``files[n]``."""
+        files = [FilePart(f"files[{n}]", local_path(self.platform, m), local_path(self.platform, m).name,
+                          m.mime or "application/octet-stream") for n, m in enumerate(media)]
+        payload["attachments"] = [{"id": n, "filename": f.filename, "description": m.alt[:1024]}
+                                  for n, (f, m) in enumerate(zip(files, media, strict=True))]
+        body = Multipart([("payload_json", json.dumps(payload).encode(), "application/json")], files,
+                         on_sent=lambda: journal.record(f"upload:{index}", "complete"))
+        headers = body.headers
+        limit = float(self.account.options.get("upload_limit_mib", UPLOAD_LIMIT_MIB))
+        if int(headers["Content-Length"]) > limit * 1024 * 1024:
+            raise Permanent(f"the message with its files is {int(headers['Content-Length']) / 1048576:.1f} MiB, "
+                            f"over the webhook's {limit:g} MiB upload limit (set upload_limit_mib for a boosted "
+                            "server, or send a smaller file)", platform=self.platform)
+        journal.record(f"upload:{index}", "started")
+        return self.call_json("POST", "", params={"wait": "true"}, content=body, headers=headers)
+
     def raise_for(self, response: httpx.Response) -> None:
         if response.is_success:
             return
@@ -80,6 +96,11 @@ class DiscordAdapter(HookUrlAdapter):
         raise error_for_status(
             self.platform, response.status_code, _reason(response), response.headers, retry_after
         )
+
+
+def _find(journal: Journal, index: int) -> PartFound:
+    """A part sent without an answer cannot be told, unless its upload never reached its last byte."""
+    return _CUT_OFF if journal.get(f"upload:{index}") == "started" else unknowable(journal, index, _NO_HISTORY)
 
 
 def _reason(response: httpx.Response) -> str:
@@ -100,5 +121,6 @@ def _field_errors(tree: Any, where: str) -> Iterator[str]:
 
 
 SPEC = PlatformSpec(
-    "discord", "Discord", DiscordAdapter, DiscordRules, credentials=("webhook_url",), options=("username",),
+    "discord", "Discord", DiscordAdapter, DiscordRules, credentials=("webhook_url",),
+    options=("username", "upload_limit_mib"),
 )

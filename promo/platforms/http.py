@@ -9,12 +9,19 @@ Where requests go (the one ``base_url`` rule, docs/platforms/README.md): ``origi
 account's ``base_url``, scheme://host[:port] and nothing more, else the platform's default;
 ``endpoint()`` adds the path every call starts with (an API version, a bot token, a webhook path).
 httpx itself is imported only when the client is first needed, so the registry stays light.
+
+Uploads stream from disk (``streamed`` for a file or a byte range of it, ``Multipart`` for a
+multipart body): at most ``CHUNK`` bytes of a file are in memory at once, whatever its size.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -166,3 +173,87 @@ def secret_hook_url(adapter: HttpAdapter, credential: str = "webhook_url") -> st
     url = adapter.account.secret(credential)
     redact(urlsplit(url).path.rsplit("/", 1)[-1])
     return url
+
+
+# -- uploads streamed from disk --------------------------------------------------------------------
+CHUNK = 64 * 1024  # bytes read from disk per write: an upload never holds more of a file in memory
+
+
+def file_chunks(path: Path, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    """``length`` bytes of ``path`` from ``start`` (to the end when None), read ``CHUNK`` at a time."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        left = path.stat().st_size - start if length is None else length
+        while left > 0:
+            data = handle.read(min(CHUNK, left))
+            if not data:
+                raise OSError(f"{path.name} ended {left} bytes early: it changed during the upload")
+            left -= len(data)
+            yield data
+
+
+def streamed(path: Path, start: int = 0, length: int | None = None) -> tuple[Iterator[bytes], dict[str, str]]:
+    """``(content, headers)`` for an httpx request that streams a file (or a byte range of it) from disk,
+    with its ``Content-Length`` set, so httpx neither reads it whole nor falls back to chunked encoding."""
+    size = path.stat().st_size - start if length is None else length
+    return file_chunks(path, start, size), {"Content-Length": str(size)}
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """One file of a multipart body: the form field, the file on disk, the name and type sent."""
+
+    field: str
+    path: Path
+    filename: str
+    mime: str
+
+
+class Multipart:
+    """A ``multipart/form-data`` body streamed from disk: small fields in memory, files chunk by chunk.
+
+    ``headers`` carries the boundary and the exact ``Content-Length`` (computed from the files'
+    sizes, so nothing is buffered). ``on_sent`` runs once the last byte has been handed to the
+    connection: before that, a request cut off (a killed worker) cannot have been accepted.
+    """
+
+    def __init__(self, fields: list[tuple[str, bytes, str]], files: list[FilePart],
+                 on_sent: Callable[[], None] | None = None) -> None:
+        self.boundary = secrets.token_hex(16)
+        self.fields, self.files, self.on_sent = fields, files, on_sent
+
+    @property
+    def headers(self) -> dict[str, str]:
+        length = sum(len(head) + len(body) + 2 for head, body in self._small())
+        length += sum(len(self._head(f.field, f.mime, f.filename)) + f.path.stat().st_size + 2 for f in self.files)
+        length += len(self._close())
+        return {"Content-Type": f"multipart/form-data; boundary={self.boundary}", "Content-Length": str(length)}
+
+    def __iter__(self) -> Iterator[bytes]:
+        for head, body in self._small():
+            yield head + body + b"\r\n"
+        for item in self.files:
+            yield self._head(item.field, item.mime, item.filename)
+            yield from file_chunks(item.path)
+            yield b"\r\n"
+        yield self._close()
+        if self.on_sent is not None:
+            self.on_sent()
+
+    def _small(self) -> list[tuple[bytes, bytes]]:
+        return [(self._head(name, mime), body) for name, body, mime in self.fields]
+
+    def _head(self, name: str, mime: str, filename: str | None = None) -> bytes:
+        disposition = f'form-data; name="{_quoted(name)}"'
+        if filename is not None:
+            disposition += f'; filename="{_quoted(filename)}"'
+        return (f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
+                f"Content-Type: {mime}\r\n\r\n").encode()
+
+    def _close(self) -> bytes:
+        return f"--{self.boundary}--\r\n".encode()
+
+
+def _quoted(value: str) -> str:
+    """A form parameter value as browsers send it (HTML5): quote, CR and LF percent-encoded."""
+    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")

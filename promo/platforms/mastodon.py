@@ -5,30 +5,50 @@ Mastodon answers a repeat within an hour with the original status, so a retry af
 cannot post twice. The character limit is read from the instance (``/api/v2/instance``) before
 posting. Mastodon.py's own waiting is off (``ratelimit_method="throw"``) and ``request_timeout`` is
 set. A look-up reads the account's recent statuses for the same text (not found: "not published"
-within the key's hour, since a re-send is answered with the first status; later "cannot tell"). ``base_url`` is the
-instance (default ``https://mastodon.social``); Mastodon.py adds ``/api/v1/...``. Mastodon.py is
-imported on the first call to the instance, so the registry and preview never load it.
+within the key's hour, since a re-send is answered with the first status; later "cannot tell"). Media go
+through ``POST /api/v2/media`` streamed from disk (202 while a video is processed), then
+``GET /api/v1/media/:id`` until it has a ``url``, within ``media_wait`` seconds; the journal keeps the
+media id, so a retry polls or reuses it instead of uploading again (docs/platforms/mastodon.md,
+"Video upload"). ``base_url`` is the instance (default ``https://mastodon.social``); Mastodon.py
+adds ``/api/v1/...``. Mastodon.py is imported on the first call to the instance, so the registry
+and preview never load it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import mimetypes
 import re
-import time
+from contextlib import ExitStack
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from promo.errors import Permanent, Retryable
+from promo.errors import AuthError, Permanent
 from promo.platforms.base import BaseAdapter, PlatformSpec
 from promo.platforms.boundary import ErrorMap
-from promo.platforms.progress import NEVER_SENT, PartFound, attempted_at, lookup_parts, send_parts, was_attempted
+from promo.platforms.media import cover_path, local_path
+from promo.platforms.progress import (
+    NEVER_SENT,
+    Later,
+    PartFound,
+    attempted_at,
+    lookup_parts,
+    media_key,
+    send_parts,
+    upload_once,
+    wait_for,
+    was_attempted,
+)
 from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.mastodon import MastodonRules
 from promo.times import utcnow
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     import requests  # noqa: F401  (the quoted generic argument below)
     from mastodon import Mastodon
 
@@ -74,12 +94,16 @@ class MastodonAdapter(BaseAdapter["requests.Session"]):
         return f"@{me['acct']} (limit {self.instance_limit})"
 
     @cached_property
+    def instance(self) -> dict[str, Any]:
+        """The instance's ``/api/v2/instance``: its limits."""
+        with self.boundary():
+            return dict(self.api.instance_v2())
+
+    @cached_property
     def instance_limit(self) -> int:
         """The instance's own character limit (``configuration.statuses.max_characters``)."""
-        with self.boundary():
-            instance = self.api.instance_v2()
         try:
-            return int(instance["configuration"]["statuses"]["max_characters"])
+            return int(self.instance["configuration"]["statuses"]["max_characters"])
         except (KeyError, TypeError, ValueError):
             return int(self.account.options.get("max_characters", 500))
 
@@ -96,7 +120,7 @@ class MastodonAdapter(BaseAdapter["requests.Session"]):
         return Published(ids[0], journal.get("url"), tuple(ids[1:]))
 
     def _send(self, post: Post, journal: Journal, index: int, part: Part, previous: str | None) -> str:
-        media_ids = [self._upload(m) for m in part.media] or None
+        media_ids = self._media_ids(journal, index, part)
         with self.boundary():
             status = self.api.status_post(
                 part.text,
@@ -108,16 +132,78 @@ class MastodonAdapter(BaseAdapter["requests.Session"]):
             journal.record("url", str(status["url"]))
         return str(status["id"])
 
-    def _upload(self, media: Media) -> str:
-        with self.boundary():
-            uploaded = self.api.media_post(media.path, mime_type=media.mime, description=media.alt or None)
-            deadline = time.monotonic() + MEDIA_WAIT_SECONDS
-            while uploaded.get("url") is None:
-                if time.monotonic() > deadline:
-                    raise Retryable("media still processing", platform=self.platform)
-                time.sleep(MEDIA_POLL_SECONDS)
-                uploaded = self.api.media(uploaded["id"])
-        return str(uploaded["id"])
+    # -- media -------------------------------------------------------------------------------------
+    def _media_ids(self, journal: Journal, index: int, part: Part) -> list[str] | None:
+        """Every media's id, from the journal or uploaded now; any that cannot be attached fails the post."""
+        ids = []
+        for number, media in enumerate(part.media):
+            key = media_key(index, number)
+            ids.append(upload_once(journal, key, lambda m=media, k=key: self._upload(journal, k, m)))  # type: ignore[misc]
+        return ids or None
+
+    def _upload(self, journal: Journal, key: str, media: Media) -> str:
+        """Upload (or find the upload of) one file and wait until the instance has processed it.
+
+        ``<key>:processing`` holds the id of an upload still being processed: a retry polls it; one
+        the instance no longer knows is uploaded again."""
+        pending = journal.get(f"{key}:processing")
+        if pending:
+            try:
+                return self._processed(pending, media)
+            except Permanent as exc:
+                if "Record not found" not in str(exc):
+                    raise
+        path = local_path(self.platform, media)
+        self._check_size(path, media)
+        with self.boundary(), ExitStack() as stack:
+            uploaded = self.api.media_post(stack.enter_context(path.open("rb")),
+                                           mime_type=media.mime or "application/octet-stream",
+                                           description=media.alt or None, file_name=path.name,
+                                           **self._thumbnail(stack, media))
+        if uploaded.get("url") is not None:
+            return str(uploaded["id"])
+        journal.record(f"{key}:processing", str(uploaded["id"]))
+        return self._processed(str(uploaded["id"]), media)
+
+    def _processed(self, media_id: str, media: Media) -> str:
+        def check() -> str | Later:
+            try:
+                with self.boundary():
+                    found = self.api.media(media_id)
+            except AuthError:
+                raise
+            except Permanent as exc:  # 422: processing failed; 404: gone
+                raise Permanent(f"the instance could not process {media.path}: {exc}", platform=self.platform) from exc
+            return str(found["id"]) if found.get("url") is not None else Later(self._poll())
+
+        return wait_for(self.platform, f"media {media.path}", check, self._media_wait(), Later(self._poll()))
+
+    def _thumbnail(self, stack: ExitStack, media: Media) -> dict[str, Any]:
+        """The cover as ``thumbnail`` (an image file as it is, a frame time as a JPEG); videos only."""
+        if media.kind != "video" or not media.cover:
+            return {}
+        image = cover_path(self.platform, media)
+        if image is not None:
+            mime = mimetypes.guess_type(image.name)[0] or "image/jpeg"
+            return {"thumbnail": stack.enter_context(image.open("rb")), "thumbnail_mime_type": mime}
+        from promo.platforms.covers import cover_jpeg
+
+        return {"thumbnail": cover_jpeg(self.platform, media, 1280, 2_000_000), "thumbnail_mime_type": "image/jpeg"}
+
+    def _check_size(self, path: Path, media: Media) -> None:
+        """The instance's own limit (``configuration.media_attachments``), checked before sending."""
+        limits = self.instance.get("configuration", {}).get("media_attachments", {})
+        limit = limits.get("video_size_limit" if media.kind in ("video", "gif") else "image_size_limit")
+        size = path.stat().st_size
+        if isinstance(limit, int) and size > limit:
+            raise Permanent(f"{path.name} is {size} bytes; this instance takes {media.kind}s up to {limit}",
+                            platform=self.platform)
+
+    def _media_wait(self) -> float:
+        return float(self.account.options.get("media_wait") or MEDIA_WAIT_SECONDS)
+
+    def _poll(self) -> float:
+        return float(self.account.options.get("media_poll") or MEDIA_POLL_SECONDS)
 
     def _find(self, journal: Journal, index: int, part: Part) -> PartFound:
         if not was_attempted(journal, index):
@@ -153,5 +239,6 @@ def _plain(text: str) -> str:
 
 SPEC = PlatformSpec(
     "mastodon", "Mastodon", MastodonAdapter, MastodonRules,
-    credentials=("access_token",), options=("max_characters",), default_base_url="https://mastodon.social",
+    credentials=("access_token",), options=("max_characters", "media_wait", "media_poll"),
+    default_base_url="https://mastodon.social",
 )

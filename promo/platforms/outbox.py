@@ -15,6 +15,7 @@ from pathlib import Path
 
 from promo.errors import Ambiguous, AuthError
 from promo.platforms.base import BaseAdapter, PlatformSpec
+from promo.platforms.media import local_path
 from promo.posts import CannotTell, Journal, Lookup, NotPublished, Post, Published
 from promo.rules.outbox import OutboxRules
 from promo.times import iso, utcnow
@@ -37,6 +38,9 @@ class OutboxAdapter(BaseAdapter[None]):
                 return found
             if isinstance(found, CannotTell):
                 raise Ambiguous(found.reason, platform=self.platform)
+        for part in post.parts:     # like a network, refuse a media file that is not there
+            for media in part.media:
+                local_path(self.platform, media)
         journal.record("outbox:writing", "1")
         post_id = post.idempotency_key or f"outbox-{utcnow().timestamp():.6f}"
         line = {

@@ -4,6 +4,7 @@ Journal keys, written before the next API call:
 
     sending:<i>   about to send part i, with the time (a crash or timeout after this leaves part i in doubt)
     part:<i>      the platform's id for part i (the platform accepted it)
+    media:<i>:<j> the platform's id for media j of part i, once uploaded and usable (``upload_once``)
 
 ``send_parts`` posts the parts the journal does not hold yet; ``lookup_parts`` answers a look-up by
 asking the platform only about the parts in doubt. A part never attempted is certainly not
@@ -12,9 +13,13 @@ published; the first part the platform cannot tell about, or has not got, ends t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+from promo.errors import Retryable
 from promo.posts import CannotTell, Journal, Lookup, NotPublished, Part, Post, Published
 from promo.times import iso, utcnow
 
@@ -25,6 +30,7 @@ PartFound = str | NotPublished | CannotTell
 Find = Callable[[int, Part, "str | None"], PartFound]
 
 NEVER_SENT = NotPublished("never sent")
+T = TypeVar("T")
 
 
 def part_key(index: int) -> str:
@@ -87,3 +93,49 @@ def lookup_parts(post: Post, journal: Journal, find: Find,
 def unknowable(journal: Journal, index: int, why: str) -> PartFound:
     """For a platform that cannot read back: a part never sent is not published, one sent cannot be told."""
     return CannotTell(why) if was_attempted(journal, index) else NEVER_SENT
+
+
+def media_key(part: int, index: int) -> str:
+    """Journal key of the platform's id for media ``index`` of part ``part``, kept once it is usable."""
+    return f"media:{part}:{index}"
+
+
+def upload_once(journal: Journal, key: str, upload: Callable[[], str]) -> str:
+    """The media id the journal holds under ``key``; else ``upload()`` it and record the id before it is used.
+
+    A retry after a crash, a timeout or a rate limit reuses an uploaded file instead of sending it again.
+    """
+    done = journal.get(key)
+    if done:
+        return done
+    done = upload()
+    journal.record(key, done)
+    return done
+
+
+# -- waiting for a platform to process uploaded media -------------------------------------------
+@dataclass(frozen=True)
+class Later:
+    """Not ready yet: ask again after ``seconds`` (what the platform said, or the adapter's interval)."""
+
+    seconds: float
+    state: str = "processing"
+
+
+def wait_for(platform: str, what: str, check: Callable[[], T | Later], limit: float,
+             first: Later | None = None, sleep: Callable[[float], None] = time.sleep) -> T:
+    """``check()`` until it answers something other than ``Later``, waiting as long as each ``Later``
+    asks (``first``: what the upload's own answer asked, before the first check). Past ``limit``
+    seconds: ``Retryable``; the journal keeps the platform's id, so the next attempt resumes the
+    wait instead of uploading again."""
+    deadline = time.monotonic() + limit
+    answer: T | Later | None = first
+    while True:
+        answer = check() if answer is None else answer
+        if not isinstance(answer, Later):
+            return answer
+        if time.monotonic() + answer.seconds > deadline:
+            raise Retryable(f"{what} still {answer.state} after {limit:g} s; the next attempt waits for it again",
+                            platform=platform)
+        sleep(max(0.0, answer.seconds))
+        answer = None

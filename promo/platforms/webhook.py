@@ -7,6 +7,11 @@ Answers: 2xx (optional JSON ``{"id", "url"}``) published; 429 wait (``Retry-Afte
 date, else ``X-RateLimit-Reset`` / ``RateLimit-Reset`` epoch); 401/403 auth; 409 duplicate
 (optional ``{"id"}``); other 4xx permanent; 5xx and connection failures before sending retryable;
 a timeout after sending ambiguous.
+Media (a video included): the same request as ``multipart/form-data``, streamed from disk: a
+``payload`` part holding that JSON body, in which each media entry also names its file part
+(``"file": "media-<part>-<n>"``) and pins it by ``sha256`` and ``size``, then one part per file.
+The signature is over the ``payload`` part's bytes, exactly as over a JSON body, so a receiver
+that checks it and each file's sha256 knows every byte came from promo.
 Lookup: ``GET <url>?idempotency_key=...`` -> 200 ``{"id", "url"}`` (published) or 404 (never
 received); any other answer is "cannot tell".
 ``base_url`` defaults to the ``url``'s own scheme and host; set, it replaces them and the path is kept.
@@ -18,12 +23,14 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promo.errors import AuthError, Duplicate
 from promo.platforms.base import PlatformSpec
 from promo.platforms.boundary import error_for_status
-from promo.platforms.http import HookUrlAdapter, json_object
+from promo.platforms.http import FilePart, HookUrlAdapter, Multipart, file_chunks, json_object
+from promo.platforms.media import local_path
 from promo.posts import CannotTell, Journal, Lookup, NotPublished, Post, Published
 from promo.rules.webhook import WebhookRules
 
@@ -58,14 +65,25 @@ class WebhookAdapter(HookUrlAdapter):
         return str(self.account.options["url"])
 
     def publish(self, post: Post, journal: Journal) -> Published:
-        body = json.dumps(_payload(post), ensure_ascii=False, separators=(",", ":")).encode()
+        files = self._files(post)
+        payload = _payload(post, files)
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": post.idempotency_key,
             SIGNATURE_HEADER: sign(self.account.secret("signing_secret"), body, int(time.time())),
         }
-        response = self.call("POST", "", content=body, headers=headers)
+        if not files:
+            return _published(post, self.call("POST", "", content=body, headers=headers))
+        multipart = Multipart([("payload", body, "application/json")], list(files.values()))
+        response = self.call("POST", "", content=multipart, headers={**headers, **multipart.headers})
         return _published(post, response)
+
+    def _files(self, post: Post) -> dict[tuple[int, int], FilePart]:
+        """Each media file as a multipart part, by (part, n); a missing file is ``Permanent``."""
+        return {(index, n): FilePart(f"media-{index}-{n}", path, path.name, media.mime or "application/octet-stream")
+                for index, part in enumerate(post.parts) for n, media in enumerate(part.media)
+                for path in [local_path(self.platform, media)]}
 
     def lookup(self, post: Post, journal: Journal) -> Lookup:
         """The receiver's answer: 200 published, 404 never received, anything else cannot tell."""
@@ -96,9 +114,21 @@ class WebhookAdapter(HookUrlAdapter):
         raise error_for_status(self.platform, code, said, response.headers)
 
 
-def _payload(post: Post) -> dict[str, Any]:
-    return {"idempotency_key": post.idempotency_key, "account": post.account, "platform": post.platform,
-            **post.to_payload()}
+def _payload(post: Post, files: dict[tuple[int, int], FilePart]) -> dict[str, Any]:
+    payload = {"idempotency_key": post.idempotency_key, "account": post.account, "platform": post.platform,
+               **post.to_payload()}
+    for (index, n), file in files.items():
+        entry = payload["parts"][index]["media"][n]
+        entry.update(file=file.field, size=file.path.stat().st_size, sha256=file_sha256(file.path))
+    return payload
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, read from disk a chunk at a time."""
+    digest = hashlib.sha256()
+    for chunk in file_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _published(post: Post, response: httpx.Response) -> Published:

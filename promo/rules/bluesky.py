@@ -19,6 +19,7 @@ from promo.posts import Part, Problem
 from promo.rules.base import TextRules
 from promo.rules.counting import MediaRules, graphemes, utf8_length
 from promo.rules.tlds import TLDS
+from promo.rules.video import VideoRules
 
 _LINK = regex.compile(
     r"(^|\s|\()((https?://\S+)|(?P<domain>[a-z][a-z0-9]*(?:\.[a-z0-9]+)+)\S*)",
@@ -119,6 +120,10 @@ def _tags(text: str) -> list[tuple[int, int, FacetKind, str]]:
             found.append((start, start + 1 + len(tag), "tag", tag))
     return found
 
+# Video limits: docs/platforms/bluesky.md#video-limits (app.bsky.embed.video and the video service).
+VIDEO = VideoRules(max_duration_s=180, max_bytes=100_000_000, containers=frozenset({"mp4", "mov", "webm"}),
+                   captions=True, caption_formats=frozenset({"vtt"}), max_alt=1000, verified=False)
+
 
 class BlueskyRules(TextRules):
     platform = "bluesky"
@@ -127,7 +132,7 @@ class BlueskyRules(TextRules):
     max_bytes: ClassVar[int] = 3000
     unit = "graphemes"
     threads = True
-    media_rules = MediaRules(4, {"image": 1_000_000}, alt_required=True)
+    media_rules = MediaRules(4, {"image": 1_000_000, "video": 100_000_000}, alt_required=True, video=VIDEO)
 
     def length(self, text: str) -> int:
         return graphemes(text)

@@ -3,11 +3,12 @@
 Everything here is pure and compiled once at import. Indexes are Python string indexes (code
 points) unless a name says bytes.
 
-Links follow twitter-text 3.0.0's extraction, which X, Mastodon and Bluesky all derive from: a
+Links follow twitter-text 3's extraction, which X, Mastodon and Bluesky all derive from: a
 link needs a known top-level domain (``promo.rules.tlds``); ``https://`` links may have Unicode
 domains, bare ``name.tld`` links must be ASCII and must not follow ``- _ . /``; a path ends on a
 letter, digit, ``/``, ``=``, ``+``, ``-``, ``_``, ``#`` or balanced parentheses, so the full stop
-after a link is not part of it.
+after a link is not part of it; a host with a label over 63 characters in its punycode form (the
+ASCII form DNS uses) is not a link.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import regex
 
 from promo.posts import Media, Problem
 from promo.rules.tlds import TLDS
+from promo.rules.video import VideoRules, post_problems, video_problems
 
 _PUNCT = r"!'#%&()*+,\\\-./:;<=>?@\[\]^_{|}~$"
 _SPACES = r"\x09-\x0D\x20\x85\xA0\u1680\u180E\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
@@ -92,15 +94,32 @@ def _accept(text: str, match: regex.Match[str]) -> Link | None:
     start, domain_end = match.span(domain_group)
     tld_start = text.rfind(".", start, domain_end) + 1
     if _known_tld(text, tld_start, domain_end):
+        if not _valid_host(text[start:domain_end], len(match.group()) + (8 if is_bare else 0)):
+            return None
         url = match.group()
         tco = None if is_bare else _TCO.match(url)   # a t.co link ends with its slug
         if tco is not None:
             url = tco.group()
         return Link(match.start(), match.start() + len(url), url, is_bare)
     end = _shorter_domain_end(text, start, tld_start - 1)
-    if end is None:
+    if end is None or not _valid_host(text[start:end], end - match.start() + (8 if is_bare else 0)):
         return None
     return Link(match.start(), end, text[match.start():end], is_bare)
+
+
+MAX_LABEL = 63        # an IDNA label, in its ASCII (punycode) form
+MAX_URL_LENGTH = 4096
+
+
+def _valid_host(host: str, url_length: int) -> bool:
+    """twitter-text's host check: every label 1-63 characters as punycode, the URL at most 4,096."""
+    ascii_length = 0
+    for label in host.split("."):
+        size = len(label) if label.isascii() else 4 + len(label.encode("punycode"))   # "xn--" + punycode
+        if not 1 <= size <= MAX_LABEL:
+            return False
+        ascii_length += size + 1
+    return url_length + (ascii_length - 1) - len(host) <= MAX_URL_LENGTH
 
 
 def _known_tld(text: str, start: int, end: int) -> bool:
@@ -176,6 +195,7 @@ class MediaRules:
     mixed: bool = True
     alt_required: bool = False
     refusal: str = ""          # when max_count is 0: why, in plain words
+    video: VideoRules | None = None   # what a video must be (duration, format, shape); None: size only
 
 
 def media_problems(title: str, media: Sequence[Media], rules: MediaRules, part: int = 0) -> list[Problem]:
@@ -187,8 +207,18 @@ def media_problems(title: str, media: Sequence[Media], rules: MediaRules, part: 
         reason = rules.refusal or "no attachments allowed"
         return [Problem("too_many_media", f"{where}{reason}", part)]
     problems = _count_problems(where, media, rules, part)
+    if rules.video is not None:
+        seen = {p.code for p in problems}
+        problems.extend(p for p in post_problems(where, media, rules.video, part) if p.code not in seen)
     for item in media:
+        if item.error:
+            problems.append(Problem("media_unreadable", f"{where}{item.error}", part))
+            continue
         problems.extend(_item_problems(where, item, rules, part))
+        if item.kind == "video" and rules.video is not None and item.kind in rules.sizes:
+            problems.extend(video_problems(where, item, rules.video, part))
+        elif item.kind != "video" and (item.cover or item.captions):
+            problems.append(Problem("media_type", f"{where}only a video carries a cover or captions", part))
     return problems
 
 
@@ -216,7 +246,8 @@ def _item_problems(where: str, item: Media, rules: MediaRules, part: int) -> lis
         kind = item.mime or "unknown type"
         return [Problem("media_type", f"{where}{name} is {kind}; accepted: {accepted}", part)]
     problems = []
-    if item.size is not None and item.size > most:
+    video_limit = rules.video.max_bytes if rules.video is not None and item.kind == "video" else None
+    if item.size is not None and item.size > most and video_limit is None:
         message = f"{where}{name} is {_size(item.size)}, the {item.kind} limit is {_size(most)}"
         problems.append(Problem("media_too_large", message, part))
     if rules.alt_required and not item.alt.strip():

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from promo.rules.base import TextRules
 from promo.rules.counting import MB, MediaRules, utf16_length
+from promo.rules.video import MP4_MOV, VideoRules
 
+GB = 1_000_000_000
+# Video limits: docs/platforms/facebook.md#video-limits (Graph API video publishing; a Page video
+# post is one video, alone).
+VIDEO = VideoRules(max_duration_s=240 * 60, max_bytes=10 * GB, containers=MP4_MOV, min_aspect=9 / 16,
+                   max_aspect=16 / 9, cover=True, verified=False)
 
 class FacebookRules(TextRules):
     platform = "facebook"
     title = "Facebook"
     limit = 63206
-    media_rules = MediaRules(10, {"image": 4 * MB, "gif": 4 * MB})
+    media_rules = MediaRules(10, {"image": 4 * MB, "gif": 4 * MB, "video": 10 * GB}, video=VIDEO)
 
     def length(self, text: str) -> int:
         return utf16_length(text)

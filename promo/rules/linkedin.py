@@ -18,6 +18,7 @@ import regex
 
 from promo.rules.base import TextRules
 from promo.rules.counting import MB, MediaRules, utf16_length
+from promo.rules.video import VideoRules
 
 _RESERVED = regex.compile(r"([|{}@\[\]()<>#\\*_~])")
 # a hashtag: # at the start or after a non-word character, then letters, digits or _
@@ -64,12 +65,18 @@ def reader_text(little: str) -> str:
     return _READER.sub(shown, little)
 
 
+# Video limits: docs/platforms/linkedin.md#video-limits (the Videos API and LinkedIn's video specs).
+VIDEO = VideoRules(min_duration_s=3, max_duration_s=30 * 60, max_bytes=500 * MB, containers=frozenset({"mp4"}),
+                   min_aspect=1 / 2.4, max_aspect=2.4, min_width=256, min_height=144, max_width=4096,
+                   max_height=2304, min_fps=10, max_fps=60, cover=True, cover_frame=False, captions=True,
+                   caption_formats=frozenset({"srt"}))
+
 class LinkedInRules(TextRules):
     platform = "linkedin"
     title = "LinkedIn"
     limit = 3000
-    media_rules = MediaRules(9, {"image": 8 * MB, "gif": 8 * MB, "video": 200 * MB},
-                             per_kind={"video": 1}, mixed=False)
+    media_rules = MediaRules(9, {"image": 8 * MB, "gif": 8 * MB, "video": 500 * MB},
+                             per_kind={"video": 1}, mixed=False, video=VIDEO)
 
     def length(self, text: str) -> int:
         return utf16_length(reader_text(little_text(text)))

@@ -15,9 +15,15 @@ import regex
 from promo.errors import ConfigError
 from promo.posts import Part
 from promo.rules.base import TextRules
-from promo.rules.counting import MB, MediaRules, blank_links, find_links, graphemes, link_note
+from promo.rules.counting import MB, MIB, MediaRules, blank_links, find_links, graphemes, link_note
+from promo.rules.video import VideoRules
 
 _REMOTE_MENTION = regex.compile(r"(^|[^/\w])@(([a-z0-9_]+)@[a-z0-9.\-]+[a-z0-9]+)", regex.IGNORECASE)
+
+# Video limits: docs/platforms/mastodon.md#video-limits (mastodon.social's defaults; each instance
+# publishes its own in GET /api/v2/instance).
+VIDEO = VideoRules(max_bytes=99 * MIB, containers=frozenset({"mp4", "m4v", "mov", "webm"}),
+                   max_pixels=8_294_400, max_fps=120, cover=True, max_alt=1500)
 
 
 class MastodonRules(TextRules):
@@ -27,7 +33,7 @@ class MastodonRules(TextRules):
     url_length: ClassVar[int] = 23
     threads = True
     # mastodon.social's defaults; each instance publishes its own in /api/v2/instance.
-    media_rules = MediaRules(4, {"image": 16 * MB, "gif": 16 * MB, "video": 99 * MB})
+    media_rules = MediaRules(4, {"image": 16 * MB, "gif": 16 * MB, "video": 99 * MIB}, video=VIDEO)
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)

@@ -11,7 +11,11 @@ from typing import ClassVar
 from promo.posts import Part
 from promo.rules.base import TextRules
 from promo.rules.counting import MB, MediaRules, utf16_length
+from promo.rules.video import VideoRules
 
+# Video limits: docs/platforms/telegram.md#video-limits (Bot API sendVideo and sendMediaGroup).
+VIDEO = VideoRules(max_bytes=50 * MB, containers=frozenset({"mp4"}), max_count=10, mix_with_images=True,
+                   cover=True)
 
 class TelegramRules(TextRules):
     platform = "telegram"
@@ -20,7 +24,8 @@ class TelegramRules(TextRules):
     caption_limit: ClassVar[int] = 1024
     multipart = True
     # photo 10 MB (sendPhoto), video/animation/document 50 MB (Bot API upload), media group 2-10.
-    media_rules = MediaRules(10, {"image": 10 * MB, "gif": 50 * MB, "video": 50 * MB, "other": 50 * MB})
+    media_rules = MediaRules(10, {"image": 10 * MB, "gif": 50 * MB, "video": 50 * MB, "other": 50 * MB},
+                             video=VIDEO)
 
     def length(self, text: str) -> int:
         return utf16_length(text)

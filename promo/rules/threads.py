@@ -13,6 +13,7 @@ from typing import ClassVar
 from promo.posts import Part, Problem
 from promo.rules.base import TextRules
 from promo.rules.counting import EMOJI, MB, MediaRules, find_links
+from promo.rules.video import MP4_MOV, VideoRules
 
 
 def emoji_as_bytes_length(text: str) -> int:
@@ -21,6 +22,11 @@ def emoji_as_bytes_length(text: str) -> int:
     return len(text) + sum(len(e.encode("utf-8")) - len(e) for e in EMOJI.findall(text))
 
 
+# Video limits: docs/platforms/threads.md#video-limits (Threads API media specifications).
+VIDEO = VideoRules(max_duration_s=300, max_bytes=1000 * MB, containers=MP4_MOV, codecs=frozenset({"h264", "hevc"}),
+                   min_aspect=0.01, max_aspect=10, max_width=1920, min_fps=23, max_fps=60, max_count=10,
+                   mix_with_images=True)
+
 class ThreadsRules(TextRules):
     platform = "threads"
     title = "Threads"
@@ -28,7 +34,7 @@ class ThreadsRules(TextRules):
     max_links: ClassVar[int] = 5
     threads = True
     # JPEG/PNG images 8 MB; video 1 GB per Meta's docs (unverified); no GIF.
-    media_rules = MediaRules(10, {"image": 8 * MB, "video": 1000 * MB})
+    media_rules = MediaRules(10, {"image": 8 * MB, "video": 1000 * MB}, video=VIDEO)
 
     def length(self, text: str) -> int:
         return emoji_as_bytes_length(text)

@@ -1,4 +1,5 @@
-"""Small facts in the ``meta`` table (last dispatch time, shared login sessions), written by upsert."""
+"""Small facts in the ``meta`` table (last dispatch time, the broker epoch last seen, shared login
+sessions), written by upsert."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ if TYPE_CHECKING:  # the keys are read without SQLAlchemy (promo status on a SQL
 
 LAST_DISPATCH = "engine.last_dispatch"
 LAST_SWEEP = "engine.last_sweep"
+# The broker's epoch the dispatcher last saw (``workers/epoch.py``): a different one means the broker
+# lost its messages, and every queued post is dispatched again (``promo.engine.sweeper``).
+BROKER_EPOCH = "engine.broker_epoch"
 
 
-def get_meta(session: Session, key: str) -> str | None:
+def get_meta(session: Session, key: str, *, for_update: bool = False) -> str | None:
+    """One fact, or None; ``for_update`` locks its row until the transaction ends (PostgreSQL; a
+    SQLite write transaction already holds the whole database)."""
     from sqlalchemy import select
 
     from promo.store.tables import Meta
 
-    return session.scalar(select(Meta.value).where(Meta.key == key))
+    query = select(Meta.value).where(Meta.key == key)
+    return session.scalar(query.with_for_update() if for_update else query)
 
 
 def put_meta(session: Session, key: str, value: str) -> None:

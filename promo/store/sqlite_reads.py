@@ -72,6 +72,20 @@ class AccountRecord(NamedTuple):
     flagged_at: datetime | None
 
 
+class ProcessRecord(NamedTuple):
+    """A ``processes`` row (a worker's or beat's heartbeat), named as on ``tables.Process``."""
+
+    kind: str
+    hostname: str
+    pid: int
+    name: str
+    started_at: datetime
+    last_seen: datetime
+    interval_s: float
+    concurrency: int | None
+    version: str
+
+
 _POST_COLUMNS = ", ".join(PostRecord._fields)
 _EVENT_COLUMNS = ", ".join(EventRecord._fields)
 _POST_TIMES = {i for i, name in enumerate(PostRecord._fields)
@@ -184,6 +198,12 @@ class SqliteReads:
         rows = self._all("SELECT account, blocked_until, blocked_reason, flagged_reason, flagged_at FROM account_state")
         return [AccountRecord(account, stamp(blocked), why_blocked, flagged, stamp(flagged_at))
                 for account, blocked, why_blocked, flagged, flagged_at in rows]
+
+    def processes(self) -> list[ProcessRecord]:
+        """Every worker's and beat's heartbeat row, alive or not."""
+        rows = self._all(f"SELECT {', '.join(ProcessRecord._fields)} FROM processes")
+        return [ProcessRecord(kind, host, pid, name, stamp(started), stamp(seen), float(interval), workers, version)  # type: ignore[arg-type]
+                for kind, host, pid, name, started, seen, interval, workers, version in rows]
 
     def holds(self) -> list[tuple[str, str]]:
         """The active pauses, ``(scope, value)``."""

@@ -8,6 +8,7 @@
         |  |                |                  '------> scheduled   (refused before acceptance: retry later)
         |  |                '--lease expired--> scheduled
         |  |                '--pause / too late / not yet (at start)--> paused / held / scheduled
+        |  |                                   publishing --account needs reconnecting--> held
         |  '--pause--> paused --resume--> scheduled
         |  '--too late--> held --release (retry, an edit to a later time)--> scheduled
         '-- retry (failed / unknown resolved as not published)
@@ -48,7 +49,7 @@ ATTENTION = frozenset({FAILED, UNKNOWN, HELD})
 TRANSITIONS: dict[str, frozenset[str]] = {
     SCHEDULED: frozenset({SCHEDULED, QUEUED, PAUSED, HELD, CANCELLED}),
     QUEUED: frozenset({SCHEDULED, PUBLISHING, PAUSED, HELD, CANCELLED}),
-    PUBLISHING: frozenset({PUBLISHED, FAILED, UNKNOWN, SCHEDULED}),
+    PUBLISHING: frozenset({PUBLISHED, FAILED, UNKNOWN, SCHEDULED, HELD}),  # HELD: account needs reconnecting
     UNKNOWN: frozenset({UNKNOWN, PUBLISHED, SCHEDULED, FAILED}),
     FAILED: frozenset({SCHEDULED, CANCELLED}),
     PAUSED: frozenset({PAUSED, SCHEDULED, CANCELLED}),

@@ -9,6 +9,8 @@
                      rate-limit window, shared by all workers
 - ``holds``          active pauses (all / campaign / account)
 - ``meta``           small key/value facts (last dispatch time)
+- ``processes``      one heartbeat row per live worker and beat (``promo.store.heartbeats``)
+- ``account_tokens`` connected accounts' tokens, encrypted (``promo.store.tokens``), with a refresh lease
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -170,3 +172,50 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class AccountToken(Base):
+    """A connected account's tokens: ``secret`` is a Fernet token (``promo.store.tokens``), never plain text.
+
+    The rest is what may be shown: scopes, expiry, status (``connected`` or ``needs-reconnect``).
+    ``version`` grows with every write (a process rebuilds its adapter when it changes);
+    ``lease_owner``/``lease_until`` let one process at a time refresh the account.
+    """
+
+    __tablename__ = "account_tokens"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    lifetime_s: Mapped[int | None] = mapped_column(default=None)
+    refreshable: Mapped[bool] = mapped_column(default=False)  # promo can renew it without a person
+    status: Mapped[str] = mapped_column(String(16), default="connected")
+    status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    connected_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime]
+
+
+class Process(Base):
+    """A live worker or beat: upserted every ``interval_s`` seconds, deleted on a clean stop.
+
+    A process killed with SIGKILL leaves its row; it is alive while ``last_seen`` is within
+    ``heartbeats.LIVENESS_BEATS`` of its own interval (``heartbeats.alive``).
+    """
+
+    __tablename__ = "processes"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)       # worker, beat
+    hostname: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(255), default="")             # Celery's node name (promo-12@host)
+    started_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    interval_s: Mapped[float] = mapped_column(Float)                       # seconds between its beats
+    concurrency: Mapped[int | None] = mapped_column(default=None)          # a worker's pool processes
+    version: Mapped[str] = mapped_column(String(64), default="")           # promo's version

@@ -14,6 +14,7 @@ from promo.campaigns import load_campaign
 from promo.campaigns.timing import shift, split_offset
 from promo.errors import CampaignError
 from promo.times import zone
+from tests.media.mediakit import tiny_image
 
 LA = zone("America/Los_Angeles")
 
@@ -185,13 +186,14 @@ def test_missing_file_is_a_campaign_error(tmp_path, accounts, templates) -> None
 
 
 def test_media_is_read_relative_to_the_campaign(write_campaign, accounts, templates, tmp_path) -> None:
-    (tmp_path / "media").mkdir()
-    (tmp_path / "media" / "poster.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 92)
+    poster = tiny_image(tmp_path / "media", name="poster.png")
     media_list = "    media:\n      - {path: media/poster.png, alt: Poster}\n"
     campaign = load(write_campaign(HEAD + PREMIERE + media_list), accounts, templates)
     (media,) = campaign.announcements[0].media
-    assert (media.size, media.mime, media.alt) == (100, "image/png", "Poster")
-    assert Path(media.path) == tmp_path / "media" / "poster.png"
+    assert (media.size, media.mime, media.alt) == (poster.stat().st_size, "image/png", "Poster")
+    assert (media.width, media.height, media.codec) == (64, 36, "png")
+    assert media.path == "media/poster.png"   # stored relative to the campaign file
+    assert Path(media.root) / media.path == poster
 
 
 def test_overrides_merge_campaign_defaults_platform_and_account(write_campaign, accounts, templates) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from promo.store.db import make_engine, transaction
+from promo.store.heartbeats import BEAT, WORKER, Identity, beat
 from promo.store.tables import AccountState
 from promo.times import utcnow
 from tests.cli.conftest import Promo
@@ -33,7 +34,8 @@ def store_url(sqlite_url: str) -> str:
 
 @pytest.fixture
 def busy(applied: Promo, store_url: str) -> tuple[Promo, int]:
-    """The campaign applied, posts failed and held, a pause, a flagged account, and an ad hoc post."""
+    """The campaign applied, posts failed and held, a pause, a flagged account, an ad hoc post, a live
+    worker and beat, and a lost worker."""
     engine = make_engine(store_url)
     try:
         walk(engine, 2, "queued", "publishing", "failed", reason="HTTP 500")
@@ -43,6 +45,10 @@ def busy(applied: Promo, store_url: str) -> tuple[Promo, int]:
                                      flagged_reason="x refused the credentials", flagged_at=utcnow()))
             session.add(AccountState(account="jj-bluesky", blocked_until=utcnow() - timedelta(seconds=1),
                                      blocked_reason="429, over"))
+        beat(engine, Identity(WORKER, "host-a", 12, "promo-12@host-a", 4, "1.0"), 600.0)  # alive 30 min
+        beat(engine, Identity(BEAT, "host-a", 14, "", None, "1.0"), 600.0)
+        beat(engine, Identity(WORKER, "host-b", 13, "promo-13@host-b", 2, "1.0"), 1.0,
+             now=utcnow() - timedelta(minutes=5))  # killed: its row stays, stale
     finally:
         engine.dispose()
     assert applied("pause", "--account", "jj-mastodon").code == 0
@@ -83,6 +89,8 @@ def test_status_still_shows_broker_store_and_accounts(busy: tuple[Promo, int]) -
     assert "flagged: x refused the credentials" in shown.out
     assert "account jj-bluesky" not in shown.out  # its block is over: shown by neither path
     assert "#2 failed" in shown.out and "#3 held" in shown.out
+    assert "workers   1 alive: promo-12@host-a (pid 12, 4 processes, seen " in shown.out
+    assert "  lost: worker promo-13@host-b (pid 13), last seen " in shown.out
 
 
 def test_a_bad_setting_is_the_same_one_line_error(busy: tuple[Promo, int], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -98,7 +98,7 @@ def test_status_shows_the_configured_zone(promo: Promo, store_url: str, monkeypa
     monkeypatch.setenv("PROMO_TIMEZONE", "America/New_York")
     ran = promo("status")
     line = next(line for line in ran.out.splitlines() if line.startswith(f"  #{post} failed"))
-    assert ran.code == 1 and " -04:00  " in line and line.endswith(reason)  # the full variable name, not cut
+    assert ran.code == 3 and " -04:00  " in line and line.endswith(reason)  # 3: posts wait, no worker is alive
     attention = promo("status", "--json").json["attention"]
     assert attention[0]["scheduled_at"].endswith("-04:00")
     shown = promo("show", str(post)).out

@@ -51,7 +51,7 @@ def test_pause_resume_retry_resolve_and_status(tmp_path: Path, redis_server: Any
     assert "1 post(s) held" in promo(tmp_path, env, "pause", "--account", "hook").stdout
     assert statuses(store) == {first: "paused", second: "scheduled"}
     shown = promo(tmp_path, env, "status", "--json")
-    assert shown.returncode == 0, shown.stderr
+    assert shown.returncode == 3, shown.stderr  # a post waits and no worker is alive
     assert '"broker_ok": true' in shown.stdout and '"account hook"' in shown.stdout
     assert "1 post(s) released" in promo(tmp_path, env, "resume").stdout
     refused = promo(tmp_path, env, "retry", str(first))

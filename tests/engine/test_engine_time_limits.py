@@ -1,4 +1,4 @@
-"""Each Celery task has its own time limits: a publish its ``publish_time_limit``, the rest their own."""
+"""The publish task's time limit, the ticks' stuck limits, and the timings the app refuses at start."""
 
 from __future__ import annotations
 
@@ -9,29 +9,24 @@ import pytest
 from promo.errors import ConfigError
 from promo.times import utcnow
 from tests.engine.enginekit import settings_for
-from workers.app import DISPATCH, HARD_AFTER_SOFT_S, LEDGER_TASK_SOFT_LIMIT_S, PUBLISH, RECONCILE, SWEEP, create_app
+from workers.app import PUBLISH, create_app
 from workers.tasks import publish, send_publish
+from workers.ticks import LEDGER_TICK_STUCK_S, TICKS
 
 
-def limits(tmp_path: Path, **overrides: float) -> dict[str, tuple[float | None, float | None]]:
-    app = create_app(settings_for(tmp_path, f"sqlite:///{tmp_path / 'promo.db'}", **overrides))
-    return {name: (app.tasks[name].soft_time_limit, app.tasks[name].time_limit)
-            for name in (PUBLISH, DISPATCH, SWEEP, RECONCILE)}
+def test_only_publish_is_a_task_and_it_carries_the_publish_limit(tmp_path: Path) -> None:
+    app = create_app(settings_for(tmp_path, f"sqlite:///{tmp_path / 'promo.db'}", publish_time_limit=3.0))
+    task = app.tasks[PUBLISH]
+    assert (task.soft_time_limit, task.time_limit) == (None, 3.0)
+    assert not {"promo.dispatch", "promo.sweep", "promo.reconcile"} & set(app.tasks), "ticks run in the beat"
 
 
-def test_short_ledger_tasks_outlive_a_short_publish_limit(tmp_path: Path) -> None:
-    """The flaky engine test's settings: dispatch and sweep were killed at the 3 s publish limit."""
-    found = limits(tmp_path, publish_time_limit=3.0, http_timeout=0.8)
-    assert found[PUBLISH] == (None, 3.0)
-    ledger_work = (LEDGER_TASK_SOFT_LIMIT_S, LEDGER_TASK_SOFT_LIMIT_S + HARD_AFTER_SOFT_S)
-    assert found[DISPATCH] == found[SWEEP] == ledger_work
-    assert LEDGER_TASK_SOFT_LIMIT_S >= 30  # longer than the SQLite store's busy timeout
-
-
-def test_reconcile_has_time_for_every_lookup(tmp_path: Path) -> None:
-    soft, hard = limits(tmp_path, publish_time_limit=120.0, http_timeout=10.0)[RECONCILE]
-    assert soft == LEDGER_TASK_SOFT_LIMIT_S + 50 * 10.0 and hard == soft + HARD_AFTER_SOFT_S
-    assert soft > 120.0  # no longer capped at the publish limit
+def test_a_tick_is_stuck_only_after_its_work_could_have_ended(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, f"sqlite:///{tmp_path / 'promo.db'}", publish_time_limit=120.0,
+                            http_timeout=10.0)
+    stuck = {tick.name: tick.stuck_after(settings) for tick in TICKS}
+    assert stuck["dispatch"] == stuck["sweep"] == LEDGER_TICK_STUCK_S >= 30  # the SQLite busy timeout, twice
+    assert stuck["reconcile"] == LEDGER_TICK_STUCK_S + 50 * 10.0  # one http_timeout per lookup of a batch
 
 
 def test_a_publish_message_carries_the_publish_limit(tmp_path: Path) -> None:
@@ -46,9 +41,27 @@ def test_a_publish_message_carries_the_publish_limit(tmp_path: Path) -> None:
     assert sent[0]["headers"]["timelimit"] == [7.0, None]  # type: ignore[index]  # (hard, soft)
 
 
-def test_the_app_refuses_timings_that_would_deliver_twice_or_cut_a_call_short(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'promo.db'}"
-    with pytest.raises(ConfigError, match=r"dispatch_lookahead .* must be well under visibility_timeout"):
-        create_app(settings_for(tmp_path, url, dispatch_lookahead=15.0, visibility_timeout=30))
+@pytest.mark.parametrize(("lookahead", "time_limit", "visibility", "ok"), [
+    (2.0, 120.0, 3600, True),  # the defaults
+    (2.0, 120.0, 244, True),  # exactly twice the 122 s a message may be held
+    (2.0, 120.0, 243, False),
+    (15.0, 3.0, 30, False),  # the old check (lookahead under half the timeout) let a long publish through
+    (0.5, 3.0, 7, True),
+])
+def test_the_visibility_timeout_is_twice_the_longest_a_message_is_held(
+    tmp_path: Path, lookahead: float, time_limit: float, visibility: int, ok: bool
+) -> None:
+    settings = settings_for(tmp_path, f"sqlite:///{tmp_path / 'promo.db'}", dispatch_lookahead=lookahead,
+                            publish_time_limit=time_limit, visibility_timeout=visibility, http_timeout=0.8)
+    if ok:
+        create_app(settings)
+        return
+    with pytest.raises(ConfigError, match=r"visibility_timeout .* must be at least 2x dispatch_lookahead "
+                                          r"\+ publish_time_limit .*PROMO_VISIBILITY_TIMEOUT"):
+        create_app(settings)
+
+
+def test_the_app_refuses_a_call_longer_than_its_publish(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"http_timeout .* must be shorter than publish_time_limit"):
-        create_app(settings_for(tmp_path, url, http_timeout=3.0, publish_time_limit=3.0))
+        create_app(settings_for(tmp_path, f"sqlite:///{tmp_path / 'promo.db'}", http_timeout=3.0,
+                                publish_time_limit=3.0))

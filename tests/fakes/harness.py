@@ -57,7 +57,13 @@ class Fault:
 
 
 class FakeServer:
-    """A threaded werkzeug server on 127.0.0.1 that records every request."""
+    """A threaded werkzeug server on 127.0.0.1 that records every request.
+
+    Bodies of requests to ``streamed_paths`` (path fragments) are not recorded: the handler reads
+    them in chunks, so a large upload is never held in memory by the fake (memory tests).
+    """
+
+    streamed_paths: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -128,7 +134,9 @@ class FakeServer:
     def _record(self, request: Request) -> None:
         files: dict[str, bytes] = {}
         form: dict[str, str] = {}
-        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if any(fragment in request.path for fragment in self.streamed_paths):
+            body = b""  # left unread: the handler streams it (an upload memory test)
+        elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
             files = {name: f.read() for name, f in request.files.items()}
             for upload in request.files.values():
                 upload.stream.seek(0)  # the platform handler reads it again
@@ -182,3 +190,30 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class MediaHost(FakeServer):
+    """A public media folder, as a CDN serves one: ``GET /<name>`` streams ``folder/<name>`` from disk.
+
+    Point an account's ``media_base_url`` at ``.url`` for platforms that fetch media by URL (Threads).
+    """
+
+    def __init__(self, folder: Any) -> None:
+        super().__init__()
+        from pathlib import Path
+
+        self.folder = Path(folder)
+
+    def handle(self, request: Request) -> Response:
+        from urllib.parse import unquote
+
+        from werkzeug.wsgi import FileWrapper
+
+        name = unquote(request.path.lstrip("/"))
+        path = self.folder / name
+        if request.method != "GET" or "/" in name or name.startswith(".") or not path.is_file():
+            return Response("not found", status=404)
+        size = path.stat().st_size
+        return Response(FileWrapper(path.open("rb"), 64 * 1024), headers={"Content-Length": str(size)},
+                        content_type="video/mp4" if name.endswith((".mp4", ".mov")) else "application/octet-stream",
+                        direct_passthrough=True)

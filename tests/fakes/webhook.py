@@ -4,10 +4,15 @@ Modes (``receiver.mode``): ``accept``; ``hang`` (store the post, then stall past
 timeout before answering); ``ratelimit`` (429 with ``Retry-After``, ``times`` calls, then accept);
 ``error`` (500, ``times`` calls, then accept); ``slow`` (store, stall ``delay`` seconds, then
 answer 200: a window to kill a worker mid-publish). ``GET ?idempotency_key=`` looks posts up.
+
+A post with media comes as ``multipart/form-data`` (docs/platforms/webhook.md): the signature is
+checked over the ``payload`` part, and each file part against the sha256 and size its media entry
+names; ``Call.files`` keeps what came (size, sha256, filename, type, and whether it matched).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -27,6 +32,7 @@ class Call:
     body: dict[str, Any]
     at: float
     signed: bool
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -42,10 +48,10 @@ class Receiver:
     url: str = ""
 
     def answer(
-        self, key: str, body: dict[str, Any], signed: bool
+        self, key: str, body: dict[str, Any], signed: bool, files: dict[str, dict[str, Any]] | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
-            self.calls.append(Call(key, body, time.time(), signed))
+            self.calls.append(Call(key, body, time.time(), signed, files or {}))
             mode, self.times = self.mode, self.times - 1
             if mode in ("ratelimit", "error") and self.times < 0:
                 mode = "accept"
@@ -71,11 +77,15 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            files: dict[str, dict[str, Any]] = {}
+            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                raw, files = _multipart(self)
+            else:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             signed = verify_signature(SECRET, raw, self.headers.get(SIGNATURE_HEADER, ""))
             key = self.headers.get("Idempotency-Key", "")
             try:
-                code, body, headers = receiver.answer(key, json.loads(raw), signed)
+                code, body, headers = receiver.answer(key, json.loads(raw), signed, _matched(json.loads(raw), files))
             except Exception:
                 code, body, headers = 400, {"error": "bad json"}, {}
             self._send(code, body, headers)
@@ -104,6 +114,33 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (a timeout, a killed worker)
 
     return Handler
+
+
+def _multipart(handler: BaseHTTPRequestHandler) -> tuple[bytes, dict[str, dict[str, Any]]]:
+    """The ``payload`` part's bytes and each file part's size, sha256, name and type (read in chunks)."""
+    from werkzeug.formparser import parse_form_data
+
+    environ = {"REQUEST_METHOD": "POST", "wsgi.input": handler.rfile,
+               "CONTENT_TYPE": handler.headers.get("Content-Type", ""),
+               "CONTENT_LENGTH": handler.headers.get("Content-Length", "0")}
+    _, form, uploads = parse_form_data(environ)
+    files = {}
+    for name, upload in uploads.items():
+        digest, size = hashlib.sha256(), 0
+        while chunk := upload.stream.read(64 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+        files[name] = {"size": size, "sha256": digest.hexdigest(), "filename": upload.filename,
+                       "content_type": upload.mimetype}
+    return form.get("payload", "").encode(), files
+
+
+def _matched(body: dict[str, Any], files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``files``, each marked ``matches``: its media entry names it with the same sha256 and size."""
+    entries = {m.get("file"): m for part in body.get("parts", []) for m in part.get("media", [])}
+    return {name: {**got, "matches": (entry := entries.get(name)) is not None
+                   and (entry.get("sha256"), entry.get("size")) == (got["sha256"], got["size"])}
+            for name, got in files.items()}
 
 
 class FakeWebhookServer:

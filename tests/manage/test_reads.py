@@ -23,6 +23,7 @@ from promo.planning.plan import plan
 from promo.settings import Settings
 from promo.store import states
 from promo.store.db import make_engine, transaction
+from promo.store.heartbeats import BEAT, WORKER, Identity, beat
 from promo.store.meta import LAST_DISPATCH, put_meta
 from promo.store.migrate import upgrade
 from promo.store.pauses import Scope
@@ -69,6 +70,10 @@ def store(engine: Engine) -> Engine:
         put_meta(session, LAST_DISPATCH, NOW.isoformat())
     pause(engine, Scope.of(account="jj-masto"), reason="breaking news")
     pause(engine, Scope.of())
+    started, ago = NOW - timedelta(hours=1), lambda seconds: NOW - timedelta(seconds=seconds)
+    beat(engine, Identity(WORKER, "host-b", 12, "promo-12@host-b", 4, "1.0", started), 5.0, now=ago(2))
+    beat(engine, Identity(WORKER, "host-a", 7, "promo-7@host-a", 2, "1.0", started), 5.0, now=ago(16))
+    beat(engine, Identity(BEAT, "host-a", 9, "", None, "1.0", started), 1.5, now=ago(4.5))
     return engine
 
 
@@ -123,6 +128,11 @@ def test_the_status_report_is_the_same_either_way(store: Engine, reads: SqliteRe
     assert both["blocked_until"] and both["blocked_reason"] == "rate limited"
     assert both["flagged_reason"] == "credentials rejected" and both["flagged_at"]
     assert full.counts[states.PUBLISHED] == 1 and full.counts[states.PAUSED] > 0
+    assert [(row["hostname"], row["alive"], row["concurrency"]) for row in full.workers] == [
+        ("host-a", False, 2), ("host-b", True, 4)]  # 16 s is past three 5 s beats: killed, or hung
+    assert [(row["pid"], row["alive"]) for row in full.beats] == [(9, True)]
+    assert full.workers[1]["last_seen"] == "2027-01-05T04:00:28.123-08:00"  # iso(): milliseconds
+    assert full.waiting == full.counts[states.SCHEDULED] + full.counts[states.QUEUED] and not full.no_worker
 
 
 def test_a_store_that_fails_is_a_finding_either_way(reads: SqliteReads) -> None:

@@ -198,7 +198,11 @@ def test_threads_thread_and_media(threads: FakeThreads, tmp_path: Any) -> None:
     adapter(th_account(threads.url, media_base_url="https://cdn.example.com/jj")).publish(
         post, MemoryJournal()
     )
-    assert threads.received[-3].form["image_url"] == "https://cdn.example.com/jj/poster.png"
+    create, status, publish, _ = threads.received[-4:]
+    assert create.form["image_url"] == "https://cdn.example.com/jj/poster.png"
+    assert create.form["alt_text"] == "Jessica Jones poster"
+    assert status.query["fields"] == "id,status,error_message"  # polled until FINISHED before publishing
+    assert publish.path.endswith("/threads_publish")
 
 
 def test_threads_bad_token_and_connect_failure(threads: FakeThreads) -> None:

@@ -91,7 +91,8 @@ MEDIA_CASES = [
     ((Media("a.png", "poster", 1_000_001, "image/png"),), ["media_too_large"]),
     ((Media("a.png", "", 10, "image/png"),), ["missing_alt"]),
     ((Media("a.png", "poster", 10, "image/png"),) * 5, ["too_many_media"]),
-    ((Media("a.mp4", "clip", 10, "video/mp4"),), ["media_type"]),
+    ((Media("a.mp4", "clip", 10, "video/mp4", duration_s=181),), ["video_too_long"]),
+    ((Media("a.mp4", "clip", 10, "video/mp4"), Media("a.png", "poster", 10, "image/png")), ["media_type"]),
 ]
 
 

@@ -92,7 +92,7 @@ MEDIA_CASES = [
     ("linkedin", (image(mime="video/mp4"),) * 2, ["too_many_media"]),
     ("facebook", (image(4 * MB),) * 10, []),
     ("facebook", (image(4 * MB + 1),), ["media_too_large"]),
-    ("facebook", (image(mime="video/mp4"),), ["media_type"]),
+    ("facebook", (image(mime="video/mp4"), image()), ["media_type"]),
     ("telegram", (image(10 * MB),), []),
     ("telegram", (image(10 * MB + 1),), ["media_too_large"]),
     ("telegram", (image(50 * MB, "video/mp4"),), []),
@@ -121,7 +121,8 @@ def test_media_messages_name_file_and_sizes() -> None:
     report = rules_for("facebook").check(Post("facebook", "a", (Part("p", (image(5 * MB),)),)))
     assert report.problems[0].message == "Facebook: poster.jpg is 5 MB, the image limit is 4 MB"
     report = rules_for("slack").check(Post("slack", "a", (Part("p", (image(),)),)))
-    assert report.problems[0].message == "Slack: Slack incoming webhooks cannot upload files"
+    assert report.problems[0].message == (
+        "Slack: Slack incoming webhooks cannot upload files: add a bot token (bot_token) and a channel option")
 
 
 @pytest.mark.parametrize("platform", ["linkedin", "facebook"])

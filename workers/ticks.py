@@ -1,0 +1,126 @@
+"""The beat's own work: promo's periodic ticks, run on the beat's threads, never on the worker pool.
+
+A tick is a library call the beat makes itself (``workers/beat.py``): the dispatcher, the sweeper
+and the reconciler. Publishes fill the workers' pool; a tick sent as a message would wait behind
+them (issue 12: ten due posts unclaimed for over a minute on a starved machine). Run by the beat, a
+dispatcher tick claims and sends on time however busy the workers are.
+
+To add one, write ``def name(beat: Beat) -> None`` and add ``Tick("name", every, stuck_after, name)``
+to ``TICKS``: the schedule (``workers.app.beat_schedule``) and the beat's scheduler read this list.
+Each tick runs one at a time per kind; one still running when its next turn comes is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from celery import Celery
+
+from promo.engine import reconcile as reconciler
+from promo.engine.dispatch import dispatch as dispatch_due
+from promo.engine.runtime import Runtime
+from promo.engine.sweeper import requeue_after_broker_loss
+from promo.engine.sweeper import sweep as sweep_ledger
+from promo.settings import Settings
+from promo.store.db import SQLITE_BUSY_TIMEOUT_MS
+from workers.epoch import broker_epoch
+from workers.tasks import runtime, send
+
+log = logging.getLogger("promo.beat")
+events = logging.getLogger("promo.events")  # what ``promo run`` prints per post (promo/cli/events.py)
+# A dispatch or sweep is a few statements, but a SQLite writer may wait the store's whole busy
+# timeout for the lock: a tick running for twice that is reported as stuck.
+LEDGER_TICK_STUCK_S = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000
+
+
+@dataclass(frozen=True)
+class Beat:
+    """What a tick gets: the Celery app (the broker, for sends) and the beat's stop signal."""
+
+    app: Celery
+    stopping: threading.Event
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.app.conf.promo_settings
+        return settings
+
+    def runtime(self) -> Runtime:
+        return runtime(self.settings)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One kind of periodic work: its name, how often, when a run counts as stuck, and the call."""
+
+    name: str
+    every: Callable[[Settings], float]
+    stuck_after: Callable[[Settings], float]
+    run: Callable[[Beat], None]
+
+    @property
+    def task(self) -> str:
+        """The name in the beat's schedule (never a Celery task: no worker runs it)."""
+        return f"promo.tick.{self.name}"
+
+
+def dispatch(beat: Beat) -> None:
+    """Claim due posts and send them; a full batch means more are due: claim again at once.
+
+    First, on a Redis broker, the broker epoch: a new one means Redis lost its messages, and every
+    queued post goes back to ``scheduled`` to be claimed again in this same tick. A broker that does
+    not answer stops the tick before anything is claimed.
+    """
+    rt = beat.runtime()
+    _requeue_if_broker_lost(rt)
+    while True:
+        claims = dispatch_due(rt.db, rt.settings, rt.accounts)
+        if claims:
+            events.info("queued %s posts: %s", len(claims), ", ".join(str(c.post_id) for c in claims[:20]),
+                        extra={"queued": [(c.post_id, c.due_at) for c in claims]})
+        send(beat.app, claims)
+        if len(claims) < rt.settings.dispatch_batch or beat.stopping.is_set():
+            return
+
+
+_seen_epoch: list[str] = []  # the epoch this process last found in the store: skip the store while it holds
+
+
+def _requeue_if_broker_lost(rt: Runtime) -> None:
+    epoch = broker_epoch(rt.settings.broker)
+    if epoch is None or epoch in _seen_epoch:
+        return
+    moved = requeue_after_broker_loss(rt.db, epoch, actor="dispatcher")
+    if moved:
+        log.warning("the broker lost its messages (a new broker epoch): %s queued posts dispatched again: %s",
+                    len(moved), ", ".join(str(post_id) for post_id in moved[:20]))
+    _seen_epoch[:] = [epoch]
+
+
+def sweep(beat: Beat) -> None:
+    swept = sweep_ledger(beat.runtime().db)
+    if swept.requeued or swept.unknown:
+        log.warning("sweeper: requeued %s, unknown %s", swept.requeued, swept.unknown)
+
+
+def reconcile(beat: Beat) -> None:
+    reconciler.reconcile(beat.runtime())
+
+
+def _ledger_stuck(_: Settings) -> float:
+    return LEDGER_TICK_STUCK_S
+
+
+def _reconcile_stuck(settings: Settings) -> float:
+    """As long again as its lookups may take: ``reconcile.BATCH`` of them, each bounded by ``http_timeout``."""
+    return LEDGER_TICK_STUCK_S + reconciler.BATCH * settings.http_timeout
+
+
+TICKS: tuple[Tick, ...] = (
+    Tick("dispatch", lambda s: s.dispatch_interval, _ledger_stuck, dispatch),
+    Tick("sweep", lambda s: s.sweep_interval, _ledger_stuck, sweep),
+    Tick("reconcile", lambda s: s.sweep_interval, _reconcile_stuck, reconcile),
+)
