@@ -121,6 +121,20 @@ class Settings(BaseSettings):
     token_warn_days: float = Field(
         7.0, ge=0, le=365, description="'promo accounts' warns this many days before a token expires",
     )
+    token_refresh_interval: float = Field(
+        60.0, gt=0, le=86400, description="seconds between the beat's looks for connected tokens due a refresh",
+    )
+    # The media host (docs/media-host.md): where networks that fetch media by URL get it from.
+    media_host_bucket: str | None = Field(None, description="S3-compatible bucket for media fetched by URL")
+    media_host_endpoint_url: str | None = Field(None, description="S3 endpoint (R2, MinIO...); none: AWS S3")
+    media_host_region: str | None = Field(None, description="the bucket's region; none: boto3's default")
+    media_host_prefix: str = Field("promo-media/", description="key prefix of uploaded media in the bucket")
+    media_host_access_key_id: SecretStr | None = Field(None, description="none: boto3's own (AWS_* variables...)")
+    media_host_secret_access_key: SecretStr | None = Field(None, description="none: boto3's own credentials")
+    media_host_url_ttl: float = Field(
+        172800.0, ge=600, le=604800, description="seconds a presigned media URL stays valid (S3 allows 7 days)",
+    )
+    media_host_base_url: str | None = Field(None, description="static backend: a folder you serve at this URL")
 
     @field_validator("timezone")
     @classmethod

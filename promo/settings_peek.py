@@ -46,7 +46,7 @@ NUMBERS: dict[str, tuple[bool, float, bool, float]] = {
     "broker_connection_max_retries": (True, 1, True, 100_000),
     "heartbeat_interval": (False, 0, False, 600),
     "token_refresh_fraction": (False, 0, False, 0.9), "token_refresh_days": (False, 0, False, 365),
-    "token_warn_days": (False, 0, True, 365),
+    "token_warn_days": (False, 0, True, 365), "token_refresh_interval": (False, 0, False, 86400),
 }
 PATHS = ("home", "config_file", "templates_dir")
 URLS = {"database_url": DATABASE_SCHEMES, "broker_url": BROKER_SCHEMES}

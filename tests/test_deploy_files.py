@@ -50,3 +50,14 @@ def test_celery_app_is_importable_by_name() -> None:
     from workers.app import app
 
     assert isinstance(app, Celery)
+
+
+def test_every_worker_and_beat_shares_one_home_volume() -> None:
+    """A relative outbox path is in PROMO_HOME: scaled workers must share it (docs/platforms/outbox.md)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    home = re.search(r"^ENV PROMO_HOME=(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert home is not None
+    for name in ("worker", "beat", "metrics"):
+        mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in compose["services"][name]["volumes"]}
+        assert mounts.get(home.group(1)) == "promo-home", name
+    assert "promo-home" in compose["volumes"]

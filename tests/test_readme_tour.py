@@ -37,7 +37,7 @@ def test_step_1_preview_and_check(tmp_path: Path) -> None:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     assert promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml").returncode == 0
     compact = promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml", "--compact")
-    assert compact.returncode == 0 and len(compact.stdout.splitlines()) == 59 + 2
+    assert compact.returncode == 0 and len(compact.stdout.splitlines()) == 63 + 2
     preview = promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml", "--json")
     assert preview.returncode == 0, preview.stderr
     entries = json.loads(preview.stdout)

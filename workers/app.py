@@ -22,6 +22,7 @@ from kombu.transport import TRANSPORT_ALIASES
 
 from promo.errors import ConfigError
 from promo.settings import Settings, load_settings
+from workers import heartbeat
 from workers.embedded import embedded_url
 from workers.tasks import PUBLISH, QUEUE
 from workers.ticks import TICKS
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=True,
     )
     app.conf.promo_settings = settings
+    heartbeat.install(app)
     return app
 
 

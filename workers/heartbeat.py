@@ -5,7 +5,8 @@ runs (started after the pool, so no pool process is forked holding its connectio
 warm or cold stop, which deletes the row), and connects ``beat_init`` so that a beat, standalone or
 embedded (``promo run``), beats on a thread from its start. ``beat_heartbeat(settings)`` is the
 per-tick form: a beat that runs its own ticks may call it each tick; it writes at most once an
-interval. A beat deletes its row at exit; an embedded beat's row is deleted by its worker's stop.
+interval. A beat deletes its row at exit; an embedded beat's row is deleted by its worker at exit,
+once Celery has stopped the beat process.
 
 ``ping(app)`` asks the workers over the broker (Celery's remote control) which of them answer.
 """
@@ -48,14 +49,21 @@ class HeartbeatStep(bootsteps.StartStopStep):
         heartbeat, self.heartbeat = self.heartbeat, None
         if heartbeat is None:
             return
-        embedded = getattr(getattr(parent, "beat", None), "pid", None)  # promo run's beat: it cannot delete its row
-        if embedded:
-            with contextlib.suppress(Exception):  # a stop never fails on a heartbeat; the row goes stale instead
-                forget(heartbeat.db, Identity(BEAT, heartbeat.me.hostname, int(embedded)))
         heartbeat.stop()
+        embedded = getattr(parent, "beat", None)  # promo run's beat process: it cannot delete its own row
+        if getattr(embedded, "pid", None):
+            atexit.register(_forget_embedded_beat, heartbeat, embedded)  # once Celery has stopped it
 
     def terminate(self, parent: Any) -> None:
         self.stop(parent)
+
+
+def _forget_embedded_beat(heartbeat: Heartbeat, process: Any) -> None:
+    """At the worker's exit, after Celery has terminated its embedded beat: delete the beat's row."""
+    with contextlib.suppress(Exception):  # a stop never fails on a heartbeat; the row goes stale instead
+        process.join(5)
+        forget(heartbeat.db, Identity(BEAT, heartbeat.me.hostname, int(process.pid)))
+        heartbeat.db.dispose()
 
 
 def install(app: Celery) -> None:

@@ -13,6 +13,8 @@ Each tick runs one at a time per kind; one still running when its next turn come
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from promo.engine.dispatch import dispatch as dispatch_due
 from promo.engine.runtime import Runtime
 from promo.engine.sweeper import requeue_after_broker_loss
 from promo.engine.sweeper import sweep as sweep_ledger
+from promo.errors import ConfigError
+from promo.manage.connections import refresh_due
 from promo.settings import Settings
 from promo.store.db import SQLITE_BUSY_TIMEOUT_MS
 from workers.epoch import broker_epoch
@@ -34,6 +38,8 @@ events = logging.getLogger("promo.events")  # what ``promo run`` prints per post
 # A dispatch or sweep is a few statements, but a SQLite writer may wait the store's whole busy
 # timeout for the lock: a tick running for twice that is reported as stuck.
 LEDGER_TICK_STUCK_S = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000
+# Accounts whose token requests a refresh tick may make before it counts as stuck.
+REFRESH_ACCOUNTS_BOUND = 20
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,28 @@ def reconcile(beat: Beat) -> None:
     reconciler.reconcile(beat.runtime())
 
 
+def refresh(beat: Beat) -> None:
+    """Refresh connected accounts' tokens before they expire (``promo/manage/connections.py``).
+
+    A token that cannot be refreshed marks its account ``needs-reconnect``; a store with tokens due
+    but no ``PROMO_SECRET_KEY`` is one line in the log each turn, never a crash of the beat.
+    """
+    rt = beat.runtime()
+    try:
+        done = refresh_due(rt.settings, rt.db, rt.accounts, owner=f"beat@{socket.gethostname()}:{os.getpid()}")
+    except ConfigError as exc:
+        log.error("token refresh: %s", exc)
+        return
+    for result in done:  # one line each on promo.events: what ``promo beat`` prints
+        events.info("token refresh: %s %s%s", result.account, result.outcome,
+                    f" ({result.detail})" if result.detail else "")
+
+
+def _refresh_stuck(settings: Settings) -> float:
+    """One token request per connected account, each bounded by ``http_timeout``; a few at most."""
+    return LEDGER_TICK_STUCK_S + REFRESH_ACCOUNTS_BOUND * settings.http_timeout
+
+
 def _ledger_stuck(_: Settings) -> float:
     return LEDGER_TICK_STUCK_S
 
@@ -123,4 +151,5 @@ TICKS: tuple[Tick, ...] = (
     Tick("dispatch", lambda s: s.dispatch_interval, _ledger_stuck, dispatch),
     Tick("sweep", lambda s: s.sweep_interval, _ledger_stuck, sweep),
     Tick("reconcile", lambda s: s.sweep_interval, _reconcile_stuck, reconcile),
+    Tick("refresh", lambda s: s.token_refresh_interval, _refresh_stuck, refresh),
 )

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from promo.campaigns.approval import in_force, read_approval
 from promo.campaigns.kinds import FieldProblem, Kinds
 from promo.campaigns.media import MediaReader, read_media
-from promo.campaigns.model import MEDIA_OVERFLOW, OVERFLOW_POLICIES, Announcement, Campaign, Override
+from promo.campaigns.model import MEDIA_OVERFLOW, OVERFLOW_POLICIES, Announcement, Approval, Campaign, Override
 from promo.campaigns.timing import TimeSpec, parse_spec, resolve, resolve_relative
 from promo.campaigns.yamlfile import YamlList, YamlMap, read_yaml
 from promo.errors import CampaignError
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from promo.accounts import Account
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
-TOP_KEYS = ("campaign", "name", "timezone", "fields", "accounts", "defaults", "announcements")
+TOP_KEYS = ("campaign", "name", "timezone", "fields", "accounts", "defaults", "approval", "announcements")
 ANNOUNCEMENT_KEYS = ("key", "kind", "at", "fields", "not_before", "max_lateness", "media", "thread",
-                     "platforms", "accounts", "text")
+                     "platforms", "accounts", "text", "approval")
 DEFAULT_KEYS = ("max_lateness", "platforms")
 OVERRIDE_KEYS = ("skip", "text", "thread", "overflow", "media")
 
@@ -43,6 +44,7 @@ class _Reader:
     accounts: Mapping[str, Account]
     kinds: Kinds
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    approval: Approval | None = None        # the campaign's rule, which announcements build on
 
     def fail(self, message: str, line: int | None, field: str | None = None) -> CampaignError:
         return CampaignError(message, file=self.file, line=line, field=field)
@@ -104,9 +106,10 @@ def _campaign(reader: _Reader, doc: YamlMap, digest: str) -> Campaign:
     accounts = _accounts(reader, doc, None)
     defaults = reader.mapping(doc.get("defaults"), doc.line_of("defaults"), "defaults")
     reader.known_keys(defaults, DEFAULT_KEYS, "defaults.")
+    reader.approval = read_approval(reader.file, doc.get("approval"), doc.line_of("approval"), "", None)
     announcements = _announcements(reader, doc, shared, accounts, defaults)
     return Campaign(slug, str(doc.get("name", slug)), timezone, reader.tz, reader.file, digest,
-                    dict(shared), accounts, announcements)
+                    dict(shared), accounts, announcements, in_force(reader.approval))
 
 
 def _required(reader: _Reader, body: YamlMap, key: str, where: str) -> Any:
@@ -197,6 +200,7 @@ def _announcement(reader: _Reader, key: str, body: YamlMap, shared: YamlMap, acc
         read_media(MediaReader(reader.file, reader.folder, key), body.get("media"), body.line_of("media"),
                    f"{where}media"),
         thread or (), _overrides(reader, body, where, default_overrides), body.line, own, text, lines,
+        in_force(read_approval(reader.file, body.get("approval"), body.line_of("approval"), where, reader.approval)),
     )
 
 

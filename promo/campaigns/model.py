@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from promo.posts import Media
+from promo.store.approvals import Policy as Approval  # the rule as the ledger keeps it
 
 OVERFLOW_POLICIES = ("reject", "truncate", "thread")   # for text that is too long
 MEDIA_OVERFLOW = ("transcode",)                         # for a video the platform would refuse
@@ -54,6 +55,7 @@ class Announcement:
     accounts: tuple[str, ...] = ()          # who it posts to: the campaign's, or its own list
     text: str | None = None                 # inline template for every platform
     lines: Mapping[str, int] = field(default_factory=dict)   # where text, thread items... are
+    approval: Approval | None = None        # who must approve its posts (the campaign's, or its own)
 
     def override_for(self, platform: str, account: str) -> Override:
         """Platform override, then the account's on top of it."""
@@ -73,6 +75,7 @@ class Campaign:
     fields: dict[str, Any]
     accounts: tuple[str, ...]
     announcements: tuple[Announcement, ...]
+    approval: Approval | None = None        # the campaign's rule (each announcement holds its resolved one)
 
     def announcement(self, key: str) -> Announcement:
         for announcement in self.announcements:

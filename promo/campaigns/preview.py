@@ -9,7 +9,7 @@ draws the result.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +116,12 @@ def preview_file(path: Path, accounts: Mapping[str, Account], templates_dir: Pat
 
 
 def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templates_dir: Path,
-                    *, renderer: Renderer | None = None) -> list[RenderedPost]:
-    """Every post of ``campaign``, rendered and checked, in announcement then account order."""
+                    *, renderer: Renderer | None = None, planned: Mapping[Any, int] | None = None
+                    ) -> list[RenderedPost]:
+    """Every post of ``campaign``, rendered and checked, in announcement then account order.
+
+    ``planned``: what other campaigns already spend of a shared budget (YouTube's quota, by project
+    and day), when the caller read the ledger (``promo apply``); preview reads nothing."""
     renderer = renderer or renderer_for(templates_dir)
     checker = _Checker(accounts)
     schedule = campaign.schedule
@@ -136,11 +140,35 @@ def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templat
             if override.transcode:
                 post = transcode_post(post, getattr(getattr(rules, "media_rules", None), "video", None))
             post = rules.wire(post)  # the exact text the platform will receive
+            at, not_before = announcement.scheduled_at, announcement.not_before
+            timed = getattr(rules, "timed", None)  # YouTube's upload_ahead (promo.rules.youtube)
+            if timed is not None:
+                post, at, not_before = timed(post, at, not_before)
             scheduled = ScheduledPost(campaign.id, announcement.key, announcement.kind, post,
-                                      announcement.scheduled_at, announcement.not_before,
-                                      announcement.max_lateness)
+                                      at, not_before, announcement.max_lateness)
             rendered.append(RenderedPost(scheduled, rules.check(post)))
-    return rendered
+    return campaign_problems(rendered, checker, planned)
+
+
+def campaign_problems(rendered: list[RenderedPost], checker: _Checker,
+                      planned: Mapping[Any, int] | None = None) -> list[RenderedPost]:
+    """Add what only the whole campaign shows: rules with ``campaign_problems`` (YouTube's daily quota)
+    are handed every post of their platform at once."""
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(rendered):
+        groups.setdefault(item.scheduled.post.platform, []).append(index)
+    out = list(rendered)
+    for indexes in groups.values():
+        pairs = [(rendered[i].scheduled, checker.rules(checker.account(rendered[i].scheduled.post.account)))
+                 for i in indexes]
+        check = getattr(pairs[0][1], "campaign_problems", None)
+        if check is None:
+            continue
+        for position, problem in check(pairs, planned).items():
+            item = out[indexes[position]]
+            report = replace(item.report, problems=(*item.report.problems, problem))
+            out[indexes[position]] = RenderedPost(item.scheduled, report)
+    return out
 
 
 def base_context(campaign: Campaign, announcement: Announcement,

@@ -3,7 +3,8 @@
 Each command lives in the module named for what it is about (``COMMANDS`` maps name to module):
 ``authoring`` (init, preview, check), ``planning`` (apply), ``posts`` (queue, show, cancel,
 reschedule, post), ``store`` (migrate), ``engine`` (run, worker, beat), ``operations`` (status,
-pause, resume, retry, resolve), ``monitoring`` (metrics), ``demo``, ``accounts`` and ``config``.
+pause, resume, retry, resolve), ``approvals`` (review, approve, reject), ``monitoring`` (metrics),
+``demo``, ``accounts`` and ``config``.
 ``common`` holds what they share, ``display`` the drawing several of them use. A module is imported only when one of its
 commands runs, so ``promo --help`` stays fast.
 """
@@ -30,6 +31,10 @@ COMMANDS: dict[str, str] = {
     "reschedule": "promo.cli.posts:reschedule",
     "post": "promo.cli.posts:post",
     "calendar": "promo.cli.calendar:calendar",
+    # approvals
+    "review": "promo.cli.approvals:review",
+    "approve": "promo.cli.approvals:approve",
+    "reject": "promo.cli.approvals:reject",
     # the store
     "migrate": "promo.cli.store:migrate",
     # the engine
@@ -60,6 +65,9 @@ SUMMARIES: dict[str, str] = {
     "reschedule": "Move a post that has not been sent.",
     "post": "Queue an ad hoc post for one account.",
     "calendar": "Posts by day in the terminal, or an iCalendar feed (--ics) for Outlook and Google.",
+    "review": "Posts waiting for approval, and what changed since their last approval.",
+    "approve": "Approve the waiting posts of a campaign, an announcement or one post.",
+    "reject": "Reject posts: they wait for approval, the rejection as their reason.",
     "migrate": "Create or upgrade the database tables.",
     "run": "Run worker and dispatcher in one process (one machine).",
     "worker": "Run a Celery worker that publishes posts.",

@@ -64,7 +64,8 @@ def _account_line(row: dict[str, Any]) -> str:
 def check(app: App, name: str | None, as_json: bool) -> None:
     """Verify each account's credentials (environment or connected) with one read-only call. Never posts.
 
-    An account that passes loses its credentials flag ('promo status' stops showing it).
+    An account that passes loses its credentials flag ('promo status' stops showing it). The media
+    host (docs/media-host.md), when configured or needed, is checked too: reachable, writable, presigns.
     Exits 1 if any account fails.
 
     \b
@@ -72,10 +73,13 @@ def check(app: App, name: str | None, as_json: bool) -> None:
         promo accounts check
         promo accounts check jj-mastodon --json
     """
-    from promo.manage.accounts import check_accounts
+    from promo.manage.accounts import check_accounts, check_media_host
+    from promo.platforms.mediahost import host_from_settings
 
     chosen = [app.account(name).name] if name else list(app.accounts)
-    results = check_accounts(app.accounts, chosen, app.settings.http_timeout, app.engine)
+    results = check_accounts(app.accounts, chosen, app.settings.http_timeout, app.engine, home=app.settings.home)
+    host = check_media_host(host_from_settings(app.settings), [app.accounts[n] for n in chosen])
+    results += [host] if host is not None else []
     if as_json:
         emit_json(results)
     else:

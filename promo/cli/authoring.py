@@ -16,6 +16,8 @@ from promo.cli.common import App, console, emit_json, json_option, pass_app
 
 if TYPE_CHECKING:
     from promo.campaigns.preview import RenderedPost
+    from promo.campaigns.review import Review
+    from promo.campaigns.snapshots import Drift
     from promo.posts import Post, Problem, ScheduledPost
 
 
@@ -68,32 +70,78 @@ def init(directory: Path, start_in: timedelta) -> None:
               help="Templates folder (default: the templates_dir setting).")
 @click.option("--compact/--full", default=False,
               help="One line per post (announcement, account, length, problems), or every post's text (the default).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default=None,
+              help="text (the default); markdown: a review document for a pull request; json: as --json.")
+@click.option("--snapshot", "snapshot_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a lock of every rendered post (payload, time, digest) to this YAML file.")
+@click.option("--check-snapshot", "check_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Compare with the lock in this file: show a diff and exit 1 if a post drifted from it.")
 @json_option
 @pass_app
 def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tuple[str, ...],
-            templates: Path | None, compact: bool, as_json: bool) -> None:
+            templates: Path | None, compact: bool, output_format: str | None, snapshot_file: Path | None,
+            check_file: Path | None, as_json: bool) -> None:
     """Render every post of CAMPAIGN for every account and check it against the platform's rules.
 
     Shows each post's text, its length against the limit and any problem; --compact shows one line
-    per post instead. Writes nothing and needs no credentials. Exits 1 if any post breaks a rule.
+    per post instead, --format markdown a document to review in a pull request. --snapshot writes a
+    lock of every rendered post; --check-snapshot exits 1 with a diff when the posts drift from it
+    (2 if the lock cannot be read). Writes nothing else and needs no credentials. Exits 1 if any post
+    breaks a rule.
 
     \b
     Example:
         promo preview campaign.yaml
         promo preview campaign.yaml --compact
         promo preview campaign.yaml --platform x --json
+        promo preview campaign.yaml --snapshot campaign.snapshot.yaml
+        promo preview campaign.yaml --format markdown --check-snapshot campaign.snapshot.yaml > review.md
     """
-    from promo.campaigns.preview import preview_file, summary  # here: jinja2 loads with it
+    if as_json and output_format not in (None, "json"):
+        raise click.UsageError(f"--json and --format {output_format}: give one of them")
+    if snapshot_file and check_file:
+        raise click.UsageError("--snapshot and --check-snapshot: give one of them")
+    from promo.campaigns.review import review_file  # here: jinja2 loads with it
 
-    rendered = preview_file(campaign, app.accounts, templates or app.settings.templates_dir,
-                            only_accounts=accounts, only_platforms=platforms)
-    if as_json:
-        emit_json([item.to_dict() for item in rendered])
+    review = review_file(campaign, app.accounts, templates or app.settings.templates_dir,
+                         only_accounts=accounts, only_platforms=platforms)
+    drift = _snapshot(review, campaign, snapshot_file, check_file)
+    _show_preview("json" if as_json else output_format or "text", compact, review, drift)
+    if (drift is not None and not drift.equal) or not all(item.ok for item in review.posts):
+        sys.exit(1)
+
+
+def _snapshot(review: Review, campaign: Path, snapshot_file: Path | None, check_file: Path | None) -> Drift | None:
+    """Write the lock (``--snapshot``), or hold the posts against it (``--check-snapshot``)."""
+    from promo.campaigns.snapshots import compare, read_snapshot, write_snapshot
+
+    if snapshot_file is not None:
+        write_snapshot(snapshot_file, review.posts)
+        click.echo(f"wrote the snapshot of {len(review.posts)} posts to {snapshot_file}", err=True)
+    if check_file is None:
+        return None
+    return compare(read_snapshot(check_file), review.posts, file=str(check_file), campaign_file=str(campaign))
+
+
+def _show_preview(output_format: str, compact: bool, review: Review, drift: Drift | None) -> None:
+    from promo.campaigns.preview import summary
+
+    rendered = list(review.posts)
+    if output_format == "json":
+        posts = [item.to_dict() for item in rendered]
+        emit_json(posts if drift is None else {"posts": posts, "snapshot": drift.to_dict()})
+    elif output_format == "markdown":
+        from promo.campaigns.review import markdown
+
+        click.echo(markdown(review, drift), nl=False)
     else:
         (_print_compact if compact else _print_full)(rendered)
         click.echo(summary(rendered))
-    if not all(item.ok for item in rendered):
-        sys.exit(1)
+        if drift is not None:
+            from promo.campaigns.snapshots import drift_lines
+
+            for line in drift_lines(drift):
+                click.echo(line)
 
 
 def _by_announcement(rendered: Iterable[RenderedPost]) -> dict[str, list[RenderedPost]]:

@@ -32,9 +32,9 @@ CELL_MAX = 24         # a month cell, at most
 SHORT = {"x": "x", "mastodon": "mas", "bluesky": "bsky", "threads": "thr", "linkedin": "in", "facebook": "fb",
          "telegram": "tg", "discord": "dc", "slack": "sl", "webhook": "hook", "outbox": "out"}
 COLOURS = {"published": "green", "failed": "red", "unknown": "yellow", "held": "yellow", "paused": "yellow",
-           "queued": "cyan", "publishing": "cyan", "cancelled": "bright_black"}
+           "awaiting_approval": "magenta", "queued": "cyan", "publishing": "cyan", "cancelled": "bright_black"}
 MARKS = {"published": "✓", "failed": "!", "unknown": "?", "held": "~", "paused": "=", "queued": "»",
-         "publishing": "»", "cancelled": "×"}
+         "awaiting_approval": "…", "publishing": "»", "cancelled": "×"}
 Token = tuple[str, str | None]  # visible text, colour
 
 
@@ -99,7 +99,7 @@ def calendar(app: App, week: bool, month: bool, start: date | None, campaign: st
     from promo.manage.calendar import read_calendar
 
     view = read_calendar(app.engine, span="month" if month else "week", start=start, campaign=campaign,
-                         account=account, default_zone=app.zone, accounts=_configured(app))
+                         account=account, default_zone=app.zone, accounts=_configured(app) if account else None)
     if as_json:
         emit_json(view.to_dict())
         return
@@ -165,10 +165,10 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         if temporary:
             Path(temporary).unlink(missing_ok=True)
-        reason = exc.strerror or str(exc)
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise PromoError(f"--ics {path}: cannot write it ({reason.lower()}); choose a writable file, "
                          "or '-' for stdout") from None
 
@@ -200,13 +200,14 @@ def _post_token(post: CalendarPost) -> Token:
 
 def _platforms(posts: Sequence[CalendarPost], width: int) -> list[Token]:
     """The posts' platforms on one line of at most ``width``; those that do not fit as ``+N``."""
+    every = [(f" {text}" if number else text, colour) for number, (text, colour) in enumerate(map(_post_token, posts))]
+    if _visible(every) <= width:
+        return every
     tokens: list[Token] = []
     used = 0
-    for number, post in enumerate(posts):
-        text, colour = _post_token(post)
-        text = f" {text}" if tokens else text
+    for number, (text, colour) in enumerate(every):
         left = len(posts) - number - 1
-        if used + len(text) + (len(f" +{left}") if left else 0) > width:
+        if used + len(text) + len(f" +{left}") > width:
             more = f"+{len(posts) - number}"
             return [*tokens, (f" {more}" if tokens else more, None)]
         tokens.append((text, colour))
@@ -231,12 +232,16 @@ def _key(entry: CalendarEntry, several: bool) -> str:
     return f"{entry.campaign}/{entry.announcement}" if several else entry.announcement
 
 
-def _header(view: CalendarView) -> str:
+def _header(view: CalendarView, width: int) -> list[str]:
+    """What is shown and in which zone: one line, or two if one does not fit."""
     if view.span == "week":
         span = f"Week of {view.first:%a %Y-%m-%d} to {view.last:%a %Y-%m-%d}"
     else:
         span = f"{view.first:%B %Y}"
-    return f"{span}, times in {view.zone.key} ({view.zone_source})"
+    zone = f"times in {view.zone.key} ({view.zone_source})"
+    if len(span) + 2 + len(zone) <= width:
+        return [f"{span}, {zone}"]
+    return [clip(span, width), clip(zone, width)]
 
 
 def _several(view: CalendarView) -> bool:
@@ -246,12 +251,9 @@ def _several(view: CalendarView) -> bool:
 def week_lines(view: CalendarView, width: int) -> list[str]:
     """The week as an agenda: a line per day, and per announcement its time, key, platforms and text."""
     several = _several(view)
-    entries = [entry for day in view.days for entry in day.entries]
-    key_width = min(max([len(_key(entry, several)) for entry in entries] + [8]), KEY_MAX)
-    natural = [_visible(_platforms(entry.posts, PLATFORMS_MAX)) for entry in entries]
-    platforms_width = min(max([*natural, 4]), PLATFORMS_MAX)
+    key_width, platforms_width = _week_widths([entry for day in view.days for entry in day.entries], several, width)
     text_width = width - (9 + 2 + 5 + 2 + key_width + 2 + platforms_width + 2)
-    lines = [clip(_header(view), width), ""]
+    lines = [*_header(view, width), ""]
     for day in view.days:
         label = f"{day.day:%a %m-%d}"
         if not day.entries:
@@ -266,6 +268,14 @@ def week_lines(view: CalendarView, width: int) -> list[str]:
     return lines + _footer(view, width)
 
 
+def _week_widths(entries: list[CalendarEntry], several: bool, width: int) -> tuple[int, int]:
+    """The key and platforms columns: as wide as their widest cell, within their maximum and the line."""
+    room = width - (9 + 2 + 5 + 2) - 2
+    key_width = min(max([len(_key(entry, several)) for entry in entries] + [8]), KEY_MAX, max(room // 2, 8))
+    natural = [_visible(_platforms(entry.posts, PLATFORMS_MAX)) for entry in entries]
+    return key_width, min(max([*natural, 4]), PLATFORMS_MAX, room - key_width)
+
+
 def month_lines(view: CalendarView, width: int) -> list[str]:
     """The month as a grid, Monday first: per day its number, then per announcement its time and key,
     and its posts' platforms."""
@@ -276,7 +286,7 @@ def month_lines(view: CalendarView, width: int) -> list[str]:
     cell = min((width - 6) // 7, CELL_MAX)
     several, by_day = _several(view), {day.day: day for day in view.days}
     rule = "┼".join("─" * cell for _ in range(7))
-    lines = [clip(_header(view), width), "", "│".join(f"{name:{cell}}" for name in
+    lines = [*_header(view, width), "", "│".join(f"{name:{cell}}" for name in
                                                      ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")).rstrip()]
     monday = week_of(view.first)
     while monday <= view.last:
@@ -310,7 +320,7 @@ def _footer(view: CalendarView, width: int) -> list[str]:
     lines: list[list[Token]] = [[(f"{len(posts)} post{'s' if len(posts) != 1 else ''}:", None)]]
     for state in (state for state in states.ALL if state in found):
         mark = f" {MARKS[state]}" if state in MARKS else ""
-        text = f" {found.count(state)} {state}{mark}"
+        text = f"{',' if len(lines) > 1 or len(lines[0]) > 1 else ''} {found.count(state)} {state}{mark}"
         if _visible(lines[-1]) + len(text) > width:
             lines.append([])
         lines[-1].append((text, COLOURS.get(state)))

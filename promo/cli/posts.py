@@ -45,8 +45,8 @@ def queue(app: App, status: tuple[str, ...], campaign: str | None, account: str 
           limit: int, as_json: bool) -> None:
     """List upcoming posts, soonest first, each time in its campaign's zone (with its offset).
 
-    Upcoming means scheduled, queued, publishing, paused or held; --all adds the history (newest
-    first), --status picks states.
+    Upcoming means awaiting approval, scheduled, queued, publishing, paused or held; --all adds the
+    history (newest first), --status picks states.
 
     \b
     Example:
@@ -90,7 +90,7 @@ def _print_posts(page: QueuePage, zones: Mapping[int, ZoneInfo]) -> None:
 @json_option
 @pass_app
 def show(app: App, post_id: int, as_json: bool) -> None:
-    """Show one post: its exact text and media, state, attempts, reason, URL and event history.
+    """Show one post: its exact text and media, state, attempts, reason, URL, approvals and event history.
 
     \b
     Example:
@@ -115,6 +115,11 @@ def _print_detail(detail: PostDetail, tz: ZoneInfo) -> None:
     rows += [(label, value) for label, value in (("reason", view.reason), ("url", view.url)) if value]
     for label, value in rows:
         click.echo(f"{label:>15}  {value}")
+    from promo.cli.approvals import approval_lines
+
+    decided = approval_lines(detail.events, tz)
+    if decided:
+        click.echo("\napprovals:\n" + "\n".join(f"  {line}" for line in decided))
     for number, part in enumerate(detail.post.parts):
         click.echo(f"\n{'text' if number == 0 else f'reply {number}'}:\n{part.text}")
         for media in part.media:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from promo import errors
 from promo.engine.outcomes import DUPLICATE, announce, record_failure, record_published
@@ -43,6 +44,7 @@ from promo.times import iso, utcnow
 log = logging.getLogger("promo.engine.publishing")
 
 SETTLE_GRACE_S = 1.0
+START_RETRY_WAITS_S = (0.2, 0.5, 1.0, 2.0)  # a lost database connection at the fence: tried again after each
 ACCOUNT_RATE_LIMIT = "account rate limit"
 
 
@@ -76,10 +78,10 @@ def publish_claimed(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Publish a claimed post once. Returns the resulting state (or ``duplicate``)."""
-    started = start(runtime, post_id, attempt_id, clock())
+    started = _start_through_blips(runtime, post_id, attempt_id, clock, sleep)
     if started.wait:
         sleep(started.wait)
-        started = start(runtime, post_id, attempt_id, clock(), early_ok=False)
+        started = _start_through_blips(runtime, post_id, attempt_id, clock, sleep, early_ok=False)
     if started.row is None:
         if started.outcome == DUPLICATE:
             log.info("post %s attempt %s: already handled, nothing to do", post_id, attempt_id)
@@ -88,6 +90,27 @@ def publish_claimed(
     post = Post.from_payload(row.platform, row.account, row.payload, row.idempotency_key,
                              media_root=media_root(runtime.db, row.campaign_id, row.payload))
     return _call_adapter(runtime, row, post, attempt_id, clock)
+
+
+def _start_through_blips(runtime: Runtime, post_id: int, attempt_id: str, clock: Callable[[], datetime],
+                         sleep: Callable[[float], None], *, early_ok: bool = True) -> Started:
+    """``start``, tried again after a lost database connection (a restart, ``pg_terminate_backend``).
+
+    Nothing has been sent before the fence, so trying again is safe; without this the post waited
+    its whole lease for the sweeper (the chaos test, docs/faults.md). The fence's own transaction
+    either committed or did not: a move that committed before its answer was lost finds the post
+    ``publishing`` under this attempt and is a duplicate, reconciled like any other lost outcome.
+    """
+    for wait in (*START_RETRY_WAITS_S, None):
+        try:
+            return start(runtime, post_id, attempt_id, clock(), early_ok=early_ok)
+        except DBAPIError as exc:
+            if wait is None or not (exc.connection_invalidated or isinstance(exc, OperationalError)):
+                raise
+            log.warning("post %s: the database connection was lost at the fence (%s); trying again in %ss",
+                        post_id, type(exc.orig).__name__, wait)
+            sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def media_root(db: Engine, campaign_id: str | None, payload: dict[str, Any]) -> str:

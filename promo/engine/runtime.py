@@ -26,6 +26,7 @@ from promo.accounts import Account, load_accounts, with_connection
 from promo.engine.rehearsal import RehearsalAdapter
 from promo.errors import AuthError, ConfigError, Retryable
 from promo.platforms.base import Adapter, build_adapter
+from promo.platforms.mediahost import MediaHost, host_from_settings
 from promo.platforms.oauth import CONNECTABLE, flow_for
 from promo.settings import Settings
 from promo.store import tokens
@@ -60,6 +61,7 @@ class Runtime:
     adapters: dict[str, Adapter] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)  # adapter key -> the token version it was built with
     _keys: MultiFernet | None = None
+    _media_host: MediaHost | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, actor: str | None = None) -> Runtime:
@@ -72,6 +74,13 @@ class Runtime:
         if self._keys is None:
             self._keys = tokens.cipher()
         return self._keys
+
+    @property
+    def media_host(self) -> MediaHost | None:
+        """The media host the settings configure (one per process, shared by every adapter), or None."""
+        if self._media_host is None:
+            self._media_host = host_from_settings(self.settings)
+        return self._media_host
 
     def account(self, name: str, platform: str) -> Account:
         """The configured account; stand-in modes accept a post for an unconfigured one."""
@@ -156,7 +165,8 @@ class Runtime:
     def _build(self, account: Account) -> Adapter:
         mode = self.settings.publish_mode
         if mode == "live":
-            return build_adapter(account, timeout=self.settings.http_timeout, login_cache=DbLoginCache(self.db))
+            return build_adapter(account, timeout=self.settings.http_timeout, login_cache=DbLoginCache(self.db),
+                                 home=self.settings.home, media_host=self.media_host)
         outbox = self.settings.home / "outbox.jsonl" if mode == "outbox" else None
         return RehearsalAdapter(account, log_path=self.settings.home / "rehearsal.jsonl", outbox=outbox)
 

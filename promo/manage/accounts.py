@@ -21,13 +21,18 @@ from promo.accounts import CONNECTED, ENVIRONMENT, MISSING, Account, with_connec
 from promo.engine.ratelimits import clear_flag
 from promo.errors import PromoError
 from promo.platforms.base import build_adapter
+from promo.platforms.mediahost import needs_host
 from promo.platforms.oauth import CONNECTABLE, flow_for
 from promo.platforms.oauth.refresh import Ahead
 from promo.store import tokens as store
 from promo.times import iso, utcnow
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy import Engine
+
+    from promo.platforms.mediahost import MediaHost
 
 DAY = timedelta(days=1)
 
@@ -152,13 +157,14 @@ def connected_accounts(accounts: Mapping[str, Account], engine: Engine,
     return merged
 
 
-def verify_accounts(accounts: Iterable[Account], timeout: float, engine: Engine | None = None) -> list[dict[str, Any]]:
+def verify_accounts(accounts: Iterable[Account], timeout: float, engine: Engine | None = None, *,
+                    home: Path | None = None) -> list[dict[str, Any]]:
     """One read-only call per account: ``{name, platform, source, ok, detail, flag_cleared}`` each. Never posts.
 
     With ``engine``, each passing account's credentials flag is cleared, in one transaction after
     the calls (none is held open during them); ``flag_cleared`` says whether it had one.
     """
-    results = [_verify(account, timeout) for account in accounts]
+    results = [_verify(account, timeout, home) for account in accounts]
     passed = [result for result in results if result["ok"]]
     if engine is not None and passed:
         with engine.begin() as connection:
@@ -167,9 +173,9 @@ def verify_accounts(accounts: Iterable[Account], timeout: float, engine: Engine 
     return results
 
 
-def _verify(account: Account, timeout: float) -> dict[str, Any]:
+def _verify(account: Account, timeout: float, home: Path | None = None) -> dict[str, Any]:
     try:
-        detail, ok = build_adapter(account, timeout=timeout).verify(), True
+        detail, ok = build_adapter(account, timeout=timeout, home=home).verify(), True
     except PromoError as exc:
         detail, ok = str(exc), False
     return {"name": account.name, "platform": account.platform, "source": account.source, "ok": ok,
@@ -177,7 +183,7 @@ def _verify(account: Account, timeout: float) -> dict[str, Any]:
 
 
 def check_accounts(accounts: Mapping[str, Account], names: Iterable[str], timeout: float, engine: Engine,
-                   environ: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+                   environ: Mapping[str, str] | None = None, *, home: Path | None = None) -> list[dict[str, Any]]:
     """``promo accounts check``: each named account verified with the credentials it publishes with.
 
     A connected account marked ``needs-reconnect`` fails without a call: reconnecting is the fix.
@@ -185,7 +191,7 @@ def check_accounts(accounts: Mapping[str, Account], names: Iterable[str], timeou
     rows = stored_tokens(engine)
     merged = connected_accounts(accounts, engine, environ)
     chosen = [merged[name] for name in names]
-    results = verify_accounts([a for a in chosen if not _needs_reconnect(a, rows)], timeout, engine)
+    results = verify_accounts([a for a in chosen if not _needs_reconnect(a, rows)], timeout, engine, home=home)
     marked = [{"name": a.name, "platform": a.platform, "source": CONNECTED, "ok": False, "flag_cleared": False,
                "detail": _warning(a.name, rows[a.name], 0, utcnow(), Ahead())}
               for a in chosen if _needs_reconnect(a, rows)]
@@ -201,3 +207,24 @@ def _needs_reconnect(account: Account, rows: Mapping[str, store.StoredToken]) ->
 def ahead_of(fraction: float, days: float) -> Ahead:
     """The refresh margin from the settings (``token_refresh_fraction``, ``token_refresh_days``)."""
     return Ahead(fraction, timedelta(days=days))
+
+
+def check_media_host(host: MediaHost | None, accounts: Iterable[Account]) -> dict[str, Any] | None:
+    """``promo accounts check``'s row for the media host (docs/media-host.md): reachable, writable, presigns.
+
+    None when no host is configured and no account needs one.
+    """
+    row: dict[str, Any] = {"name": "media-host", "platform": "media-host", "source": "settings",
+                           "flag_cleared": False}
+    if host is None:
+        needing = sorted(a.name for a in accounts if needs_host(a.platform, a.options))
+        if not needing:
+            return None
+        return {**row, "ok": False, "detail": f"not configured, and {', '.join(needing)} fetch media by URL: set "
+                                              "media_host_bucket (or media_host_base_url); see docs/media-host.md"}
+    try:
+        detail, ok = host.check(), True
+    except PromoError as exc:
+        detail, ok = str(exc), False
+    return {**row, "ok": ok, "detail": detail}
+

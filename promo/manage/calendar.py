@@ -168,7 +168,8 @@ def _fill(day: CalendarDay, posts: list[CalendarPost], tz: ZoneInfo) -> Calendar
     for post in posts:
         local = post.at.astimezone(tz)
         if local.date() == day.day:
-            key = (local, post.campaign or "", post.announcement or "", post.id if post.announcement is None else 0)
+            adhoc = post.announcement is None  # after the campaigns' posts of the same minute
+            key = (local, adhoc, post.campaign or "", post.announcement or "", post.id if adhoc else 0)
             entries.setdefault(key, []).append(post)
     return CalendarDay(day.day, tuple(
         CalendarEntry(key[0], found[0].campaign, found[0].announcement, tuple(found))
@@ -187,9 +188,8 @@ def _calendar_zone(session: Session, campaign: str | None, account: str | None,
     if len(zones) == 1:
         with contextlib.suppress(ValueError):
             found = zone(zones.pop())
-            return found, f"campaign {names[0]}" if len(names) == 1 else f"campaigns {', '.join(names)}"
-    why = "several campaigns in different zones" if len(zones) > 1 else "no campaign"
-    return default_zone, f"settings ({why})"
+            return found, f"campaign {names[0]}" if len(names) == 1 else f"{len(names)} campaigns, one zone"
+    return default_zone, "settings: campaigns in different zones" if len(zones) > 1 else "settings"
 
 
 def check_names(session: Session, campaign: str | None, account: str | None,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from promo.engine.policies import allowed_lateness, due_time
 from promo.errors import NotFound, PostInvalid, TransitionRefused
+from promo.manage.approvals import after_move
 from promo.manage.views import (  # the views live there: the read commands build them without SQLAlchemy
     DEFAULT_LIMIT,
     UPCOMING,
@@ -50,8 +51,10 @@ __all__ = ["DEFAULT_LIMIT", "UPCOMING", "EngineReads", "EventView", "PostDetail"
            "campaign_zones", "cancel", "create_adhoc", "get_post", "late_warnings", "list_posts", "post_zone",
            "queue_posts", "reschedule"]
 ADHOC_KIND = "adhoc"
-# From these a post can be moved to a new time; paused stays paused, the rest become scheduled.
-RESCHEDULABLE = frozenset({states.SCHEDULED, states.QUEUED, states.PAUSED, states.HELD, states.FAILED})
+# From these a post can be moved to a new time; paused stays paused, awaiting approval keeps waiting
+# (``promo.manage.approvals.after_move``), the rest become scheduled.
+RESCHEDULABLE = frozenset({states.AWAITING, states.SCHEDULED, states.QUEUED, states.PAUSED, states.HELD,
+                           states.FAILED})
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -176,7 +179,7 @@ def reschedule(engine: Engine, post_id: int, at: datetime, actor: str = "cli") -
             raise TransitionRefused(post_id, status, "reschedule")
         old = row.scheduled_at
         not_before = row.not_before
-        target = states.PAUSED if status == states.PAUSED else states.SCHEDULED
+        target = after_move(session, row, states.PAUSED if status == states.PAUSED else states.SCHEDULED, at)
         values: dict[str, Any] = {"scheduled_at": at, "due_at": due_time(at, not_before),
                                   "digest": post_digest(row.payload, at, not_before, row.max_lateness_s),
                                   "lease_until": None}

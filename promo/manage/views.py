@@ -24,7 +24,7 @@ from promo.times import iso
 
 DEFAULT_LIMIT = 200
 # What ``promo queue`` shows by default, soonest first; the other states are history (``--all``).
-UPCOMING = (states.SCHEDULED, states.QUEUED, states.PUBLISHING, states.PAUSED, states.HELD)
+UPCOMING = (states.AWAITING, states.SCHEDULED, states.QUEUED, states.PUBLISHING, states.PAUSED, states.HELD)
 ATTENTION_LIMIT = 200  # posts ``promo status`` lists as needing a person
 NEXT_STEP = {
     states.FAILED: "fix the cause, then 'promo retry {id}' (or 'promo cancel {id}')",

@@ -10,6 +10,11 @@ one live post per campaign, announcement and account (``posts.generation``, uniq
 each insert runs in a savepoint: the apply that comes second finds the campaign and announcement
 rows already there and updates them, and reports each post the other created as ``locked``
 ("another apply created it first"), never a second row.
+
+Under an approval rule a post is created ``awaiting_approval``, and an edit decides again, inside
+the transaction, whether its new approval digest has enough approvals (``needs_approval``): a
+payload edit after approval sends it back to ``awaiting_approval``; a time-only edit does not,
+unless the rule says ``on_time_change``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from promo.planning.plan import (
 )
 from promo.posts import ScheduledPost
 from promo.store import states
+from promo.store.approvals import Policy, approval_digest, decisions, standing
 from promo.store.db import transaction
 from promo.store.ledger import clear_attempt, log, new_idempotency_key, transition
 from promo.store.tables import Announcement, Campaign, PostRow
@@ -87,7 +93,7 @@ def _write_announcements(session: Session, plan: Plan) -> None:
         where = (Announcement.campaign_id == plan.campaign_id, Announcement.key == state.key)
         values: dict[str, Any] = {"removed": True} if op == "remove" else {
             "kind": state.kind, "fields": state.fields, "scheduled_at": state.scheduled_at,
-            "removed": False}
+            "approval": state.approval, "removed": False}
         change = update(Announcement).where(*where).values(**values)
         if op == "insert":
             _insert_or(session, insert(Announcement).values(campaign_id=plan.campaign_id, key=state.key,
@@ -124,10 +130,11 @@ def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
         return _raced(entry, "another apply created it first")
     scheduled = entry.scheduled
     assert scheduled is not None
+    status = states.AWAITING if entry.approval is not None else states.SCHEDULED
     row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=entry.campaign,
                   announcement=entry.announcement, account=entry.account, attempts=0, journal={},
-                  generation=_generation(session, entry.replaces),
-                  status=states.SCHEDULED, created_at=now, updated_at=now, **row_values(scheduled))
+                  generation=_generation(session, entry.replaces), reason=waiting_reason(entry.approval),
+                  status=status, created_at=now, updated_at=now, **row_values(scheduled))
     try:
         with session.begin_nested():
             session.add(row)
@@ -136,9 +143,9 @@ def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
         if _latest_id(session, entry.identity) == entry.replaces:
             raise  # not a racing apply's post: something else is wrong, and nothing is written
         return _raced(entry, "another apply created it first")  # its row stands
-    log(session, row.id, "created", actor=actor, to_status=states.SCHEDULED, now=now,
-        detail={"reason": entry.reason} if entry.reason else None)
-    return replace(entry, post_id=row.id, status=states.SCHEDULED)
+    detail = {"reason": why} if (why := entry.reason or row.reason) else None
+    log(session, row.id, "created", actor=actor, to_status=status, now=now, detail=detail)
+    return replace(entry, post_id=row.id, status=status)
 
 
 def row_values(scheduled: ScheduledPost) -> dict[str, Any]:
@@ -165,16 +172,40 @@ def _change(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
     if current[1] != entry.expected_digest:
         return _raced(entry, "was edited by someone else while applying", current)
     values = row_values(entry.scheduled)
-    target = status_after_edit(current[0], values["due_at"], now)
+    if needs_approval(session, entry.post_id, entry.approval, values):
+        target = states.AWAITING
+    elif current[0] == states.AWAITING:
+        target = states.SCHEDULED  # approved (or no longer under a rule): the engine takes it from here
+    else:
+        target = status_after_edit(current[0], values["due_at"], now)
     extra: dict[str, Any] = {"lease_until": None}
     if target == states.SCHEDULED:
         extra["reason"] = None
+    elif target == states.AWAITING:
+        extra["reason"] = waiting_reason(entry.approval)
+    again = ["needs approval again"] if target == states.AWAITING != current[0] else []
     if not transition(session, entry.post_id, (current[0],), target, action="changed", actor=actor, now=now,
-                      detail={"changes": list(entry.changes)}, **values, **extra):
+                      detail={"changes": [*entry.changes, *again]}, **values, **extra):
         return _raced(entry, "moved while applying", current)
     if current[0] == states.QUEUED:
         clear_attempt(session, entry.post_id)
     return replace(entry, status=target)
+
+
+def needs_approval(session: Session, post_id: int, rule: Policy | None, values: dict[str, Any]) -> bool:
+    """Whether the post, as ``values`` will leave it, lacks the approvals its rule asks for (read now,
+    in the transaction: an approval given since planning counts)."""
+    if rule is None:
+        return False
+    digest = approval_digest(values["payload"], values["scheduled_at"], values["not_before"], rule)
+    return not standing(rule, digest, decisions(session, [post_id])[post_id]).satisfied
+
+
+def waiting_reason(rule: Policy | None) -> str | None:
+    """A waiting post's ``reason``: who may release it, and how."""
+    if rule is None:
+        return None
+    return f"awaiting approval ({rule.describe()}): 'promo review' shows it, 'promo approve' releases it"
 
 
 def status_after_edit(current: str, due_at: datetime, now: datetime) -> str:

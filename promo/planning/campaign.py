@@ -1,21 +1,23 @@
 """Plan a campaign file: load it, render every post, check each against its platform's rules, then
 diff the result against the ledger (``plan``). Used by ``promo apply`` and ``promo demo``.
 
-A post that breaks a rule stops planning before the ledger is read: ``RulesBroken`` carries every
-such post, and nothing is written.
+A post that breaks a rule stops planning before the plan is made: ``RulesBroken`` carries every
+such post, and nothing is written. The only ledger read before that is ``planned_quota``: what other
+campaigns' YouTube posts will spend of a project's daily quota, added to this campaign's own need.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from promo.campaigns import Campaign
-from promo.campaigns.preview import RenderedPost, render_file
+from promo.campaigns import Campaign, load_campaign
+from promo.campaigns.preview import RenderedPost, render_campaign
 from promo.errors import PromoError
 from promo.planning.plan import Plan, plan
-from promo.posts import ScheduledPost
+from promo.posts import Post, ScheduledPost
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,7 +46,9 @@ def plan_campaign_file(engine: Engine, path: Path, accounts: Mapping[str, Accoun
     Raises ``CampaignError`` / ``TemplateError`` for a bad file and ``RulesBroken`` when a post breaks
     a platform rule.
     """
-    campaign, rendered = render_file(path, accounts, templates_dir)
+    campaign = load_campaign(path, accounts, templates_dir)
+    planned = planned_quota(engine, campaign.id, accounts)
+    rendered = render_campaign(campaign, accounts, templates_dir, planned=planned)
     broken = [item for item in rendered if not item.ok]
     if broken:
         raise RulesBroken(path, broken, len(rendered))
@@ -52,3 +56,21 @@ def plan_campaign_file(engine: Engine, path: Path, accounts: Mapping[str, Accoun
     if retime is not None:
         campaign, posts = retime(campaign, posts)
     return plan(engine, campaign, posts)
+
+
+def planned_quota(engine: Engine, campaign_id: str, accounts: Mapping[str, Account]) -> dict[tuple[str, date], int]:
+    """YouTube quota units other campaigns' (and ad hoc) posts still to go will spend, by project and Pacific
+    day (``promo.rules.youtube``): what a campaign's own need is added to."""
+    from promo.platforms.registry import rules_for
+    from promo.rules.youtube import pacific_day
+    from promo.store.quota import pending_posts
+
+    found: dict[tuple[str, date], int] = {}
+    for name, payload, due_at in pending_posts(engine, "youtube", campaign_id):
+        account = accounts.get(name)
+        if account is None or account.platform != "youtube":
+            continue
+        rules: Any = rules_for("youtube", account.options)
+        key = (rules.project, pacific_day(due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)))
+        found[key] = found.get(key, 0) + rules.units(Post.from_payload("youtube", name, payload))
+    return found

@@ -13,6 +13,12 @@ identity into one of:
 ``apply`` (``promo.planning.apply``) writes the whole plan in one transaction, re-checking each
 entry's precondition with a conditional update, and logs every action in the event log. A plan with
 nothing to do writes nothing. Change detection is the post's digest (``promo.posts.post_digest``).
+
+An announcement under an approval rule (``promo.store.approvals``) has its posts created
+``awaiting_approval``; an entry's ``awaiting`` says whether the post will wait for approval after
+apply: its approval digest (the payload; with ``on_time_change``, its times too) lacks enough
+approvals. A post whose rule appears, tightens or goes away is ``changed`` even when its digest is
+not: it moves into or out of ``awaiting_approval``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from sqlalchemy.orm import Session
 from promo.errors import CampaignError
 from promo.posts import Post, ScheduledPost
 from promo.store import states
+from promo.store.approvals import Decision, Policy, approval_digest, decisions, standing
 from promo.store.tables import Announcement, Campaign, PostRow
 from promo.times import iso, show_time, zone
 
@@ -88,6 +95,8 @@ class PlanEntry:
     scheduled: ScheduledPost | None = field(default=None, repr=False, compare=False)
     expected_digest: str | None = None       # the row's digest when planned: apply's precondition
     replaces: int | None = None              # created: the cancelled row it follows
+    approval: Policy | None = None           # the rule its announcement holds it to
+    awaiting: bool = False                   # after apply it waits for approval
 
     @property
     def identity(self) -> Identity:
@@ -97,7 +106,7 @@ class PlanEntry:
         return {"post_id": self.post_id, "campaign": self.campaign, "announcement": self.announcement,
                 "account": self.account, "platform": self.platform,
                 "scheduled_at": iso(self.scheduled_at.astimezone(tz)), "status": self.status,
-                "changes": list(self.changes), "reason": self.reason}
+                "changes": list(self.changes), "reason": self.reason, "awaiting_approval": self.awaiting}
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ class AnnouncementState:
     kind: str
     fields: dict[str, Any]
     scheduled_at: datetime
+    approval: dict[str, Any] | None = None   # Policy.to_json(), or None
 
 
 AnnouncementOp = tuple[str, AnnouncementState]
@@ -195,7 +205,11 @@ def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost])
             select(Announcement).where(Announcement.campaign_id == campaign.id))}
         campaign_op = _campaign_op(campaign, stored_campaign)
         announcement_ops = _announcement_ops(campaign, stored)
-        entries = [_entry(identity, post, rows.get(identity), tz) for identity, post in wanted.items()]
+        rules = {a.key: rule_of(a) for a in campaign.announcements}
+        found = decisions(session, [row.id for row in rows.values() if rules.get(row.announcement or "")])
+        entries = [_approval(_entry(identity, post, rows.get(identity), tz), rows.get(identity),
+                             rules.get(post.announcement or ""), found)
+                   for identity, post in wanted.items()]
         file_keys = {a.key for a in campaign.announcements}
         entries += [gone for identity, row in rows.items() if identity not in wanted
                     if (gone := _gone(row, file_keys)) is not None]
@@ -224,12 +238,14 @@ def _campaign_op(campaign: CampaignLike, stored: Any) -> str | None:
 def _announcement_ops(campaign: CampaignLike, stored: Mapping[str, Any]) -> list[AnnouncementOp]:
     ops: list[AnnouncementOp] = []
     for item in campaign.announcements:
-        state = AnnouncementState(item.key, item.kind, json_safe(dict(item.fields)), item.scheduled_at)
+        rule = rule_of(item)
+        state = AnnouncementState(item.key, item.kind, json_safe(dict(item.fields)), item.scheduled_at,
+                                  rule.to_json() if rule else None)
         row = stored.get(item.key)
         if row is None:
             ops.append(("insert", state))
-        elif (row.kind, row.fields, row.scheduled_at, row.removed) != (
-                state.kind, state.fields, state.scheduled_at, False):
+        elif (row.kind, row.fields, row.scheduled_at, row.removed, row.approval) != (
+                state.kind, state.fields, state.scheduled_at, False, state.approval):
             ops.append(("update", state))
     file_keys = {a.key for a in campaign.announcements}
     for key, row in stored.items():
@@ -267,6 +283,34 @@ def _entry(identity: Identity, post: ScheduledPost, row: PostRow | None, tz: Zon
         return replace(known, action=LOCKED, changes=changes,
                        reason=f"already {row.status}: this edit will not be sent")
     return replace(known, action=CHANGED, changes=changes)
+
+
+def rule_of(announcement: AnnouncementLike) -> Policy | None:
+    """The approval rule an announcement of ``promo.campaigns`` carries (None: none, or not required)."""
+    rule = getattr(announcement, "approval", None)  # optional: campaigns built by hand may have none
+    return rule if isinstance(rule, Policy) and rule.required else None
+
+
+def _approval(entry: PlanEntry, row: PostRow | None, rule: Policy | None,
+              found: Mapping[int, Sequence[Decision]]) -> PlanEntry:
+    """Whether the post will wait for approval; an unchanged post whose rule now says otherwise changes."""
+    scheduled = entry.scheduled
+    if entry.action not in (CREATED, CHANGED, UNCHANGED) or scheduled is None:
+        return entry
+    waits = False
+    if rule is not None:
+        digest = approval_digest(scheduled.post.to_payload(), scheduled.scheduled_at, scheduled.not_before, rule)
+        known = found.get(entry.post_id, ()) if entry.post_id is not None else ()
+        waits = not standing(rule, digest, known).satisfied
+    entry = replace(entry, approval=rule, awaiting=waits)
+    if entry.action != UNCHANGED or row is None or row.status not in states.UNSENT:
+        return entry
+    if waits and row.status != states.AWAITING:
+        return replace(entry, action=CHANGED, changes=(f"needs approval: {rule.describe() if rule else ''}",))
+    if not waits and row.status == states.AWAITING:
+        why = "approved" if rule is not None else "approval no longer required"
+        return replace(entry, action=CHANGED, changes=(why,))
+    return entry
 
 
 def _gone(row: PostRow, file_keys: set[str]) -> PlanEntry | None:

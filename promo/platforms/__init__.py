@@ -9,6 +9,8 @@
 - ``progress``: thread progress in the journal; ``media``: reading media files; ``tids``: Bluesky keys.
 - ``streaming``: upload bodies streamed from disk for requests (X, Mastodon); ``covers``: a video's
   cover as a small JPEG thumbnail.
+- ``mediahost``: public URLs for networks that fetch media by URL (an S3-compatible bucket with
+  presigned URLs, or a folder you serve): docs/media-host.md.
 
 Names are imported from their modules (``from promo.platforms.registry import spec_for``): importing
 this package alone loads nothing else.

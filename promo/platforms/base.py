@@ -35,9 +35,12 @@ from promo.platforms.boundary import ErrorMap, boundary
 from promo.posts import Journal, Lookup, Post, Published, Report
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
     import requests
 
+    from promo.platforms.mediahost import MediaHost
     from promo.rules.base import TextRules
 
 HttpClient = TypeVar("HttpClient")
@@ -121,9 +124,12 @@ class BaseAdapter(Generic[HttpClient]):
     platform: ClassVar[str] = ""
 
     def __init__(self, account: Account, *, timeout: float = 10.0, http: HttpClient | None = None,
-                 login_cache: LoginCache | None = None) -> None:
+                 login_cache: LoginCache | None = None, home: Path | None = None,
+                 media_host: MediaHost | None = None) -> None:
         self.account = account
+        self.media_host = media_host  # where networks that fetch by URL get media (promo.platforms.mediahost)
         self.timeout = timeout
+        self.home = home  # promo's state folder (the ``home`` setting): where a relative file option points
         self.given_http = http
         self.login_cache: LoginCache = login_cache if login_cache is not None else MemoryLoginCache()
         self.rules = account.spec.rules(account.options)
@@ -152,11 +158,19 @@ class BaseAdapter(Generic[HttpClient]):
 
 
 def build_adapter(account: Account, *, timeout: float = 10.0, http: httpx.Client | requests.Session | None = None,
-                  login_cache: LoginCache | None = None) -> Adapter:
-    """The adapter for ``account``: its platform's, or the class its ``adapter = "module:Class"`` names."""
+                  login_cache: LoginCache | None = None, home: Path | None = None,
+                  media_host: MediaHost | None = None) -> Adapter:
+    """The adapter for ``account``: its platform's, or the class its ``adapter = "module:Class"`` names.
+
+    ``home`` (the ``home`` setting) and ``media_host`` are passed only when given, so a team's own
+    class need not take them.
+    """
     cls: type[BaseAdapter[Any]] = account.spec.adapter
     if account.adapter:
         module_name, _, class_name = account.adapter.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
-    adapter: Adapter = cls(account, timeout=timeout, http=http, login_cache=login_cache)
+    extra: dict[str, Any] = {"home": home} if home is not None else {}
+    if media_host is not None:
+        extra["media_host"] = media_host
+    adapter: Adapter = cls(account, timeout=timeout, http=http, login_cache=login_cache, **extra)
     return adapter

@@ -4,7 +4,8 @@ Each published post is one line: ``{"id", "idempotency_key", "account", "platfor
 "parts"}``.
 The line is written with one ``write`` and fsynced, so a crash leaves a whole line or none, and
 ``lookup`` finds a post by its idempotency key: published or not, it can always tell (but for the
-two cases its docstring names). No network: ``base_url`` is not used.
+two cases its docstring names). No network: ``base_url`` is not used. A relative ``path`` (the
+default, ``outbox.jsonl``) is in promo's home, which the engine passes to every adapter it builds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ class OutboxAdapter(BaseAdapter[None]):
 
     @property
     def path(self) -> Path:
-        return Path(str(self.account.options.get("path", DEFAULT_PATH)))
+        """The outbox file. A relative ``path`` is read in promo's home (the ``home`` setting), not the
+        process's working folder, so every worker and beat sharing a home writes and reads one file."""
+        path = Path(str(self.account.options.get("path", DEFAULT_PATH))).expanduser()
+        return path if path.is_absolute() or self.home is None else self.home / path
 
     def publish(self, post: Post, journal: Journal) -> Published:
         # Only an attempt that got as far as writing can have left a line: look for it then.

@@ -15,19 +15,24 @@ from promo.platforms import (
     bluesky,
     discord,
     facebook,
+    instagram,
     linkedin,
     mastodon,
     outbox,
+    reddit,
     slack,
     telegram,
     threads,
+    tiktok,
     webhook,
     x,
+    youtube,
 )
 from promo.platforms.base import PlatformSpec
 from promo.rules import Rules
 
-_MODULES = (x, mastodon, bluesky, threads, linkedin, facebook, telegram, discord, slack, webhook, outbox)
+_MODULES = (x, mastodon, bluesky, threads, linkedin, facebook, telegram, discord, slack, webhook, outbox,
+            reddit, tiktok, instagram, youtube)
 
 PLATFORMS: dict[str, PlatformSpec] = {module.SPEC.name: module.SPEC for module in _MODULES}
 

@@ -4,7 +4,8 @@
 ``image_url`` / ``video_url``, ``alt_text``, ``reply_to_id``) answers a container id, written to
 the journal (``container:<i>``) at once. Threads fetches media itself, by public URL: set the
 account option ``media_base_url`` (a public folder holding the campaign's media files, by file
-name); without it a post with media is refused as Permanent. A container with media is polled
+name), or configure the media host (``promo.platforms.mediahost``, docs/media-host.md: an S3
+bucket with presigned URLs); without either a post with media is refused as Permanent. A container with media is polled
 (``GET /{container}?fields=status,error_message``) until FINISHED: ERROR is Permanent with Threads'
 own reason (``FAILED_DOWNLOADING_VIDEO``, ``INVALID_DURATION``...), EXPIRED (24 hours unpublished)
 makes a fresh container, and still IN_PROGRESS after ``wait_seconds`` is Retryable (the retry
@@ -23,13 +24,12 @@ Requests go to ``{base_url}/v1.0/...``; ``base_url`` defaults to ``https://graph
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from promo.errors import Ambiguous, Permanent, PublishError, Retryable
 from promo.platforms.base import PlatformSpec
 from promo.platforms.graph import GraphAdapter
+from promo.platforms.mediahost import hosted
 from promo.platforms.progress import NEVER_SENT, PartFound, lookup_parts, send_parts
 from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
 from promo.rules.threads import ThreadsRules
@@ -164,13 +164,14 @@ class ThreadsAdapter(GraphAdapter):
         return fields
 
     def _public_url(self, media: Media) -> str:
+        """The account's ``media_base_url`` (a folder served by you), else the configured media host."""
         base = self.account.options.get("media_base_url")
-        if not base:
+        if not base and self.media_host is None:
             raise Permanent(
-                "Threads needs media at a public URL: set media_base_url for this account",
-                platform=self.platform,
+                "Threads needs media at a public URL: set media_base_url for this account, or configure "
+                "the media host (docs/media-host.md)", platform=self.platform,
             )
-        return f"{str(base).rstrip('/')}/{quote(Path(media.path).name)}"
+        return hosted(self.platform, self.media_host, base).url_for(self.platform, media)
 
     def _status_when_ready(self, container: str) -> str:
         """FINISHED or PUBLISHED, polling while IN_PROGRESS; ERROR is Permanent with Threads' reason."""
@@ -224,6 +225,6 @@ def _reason(code: object) -> str:
 
 SPEC = PlatformSpec(
     "threads", "Threads", ThreadsAdapter, ThreadsRules,
-    credentials=("access_token",), required_options=("user_id",), options=("username", "media_base_url"),
+    credentials=("access_token",), required_options=("user_id",), options=("username", "media_base_url", "media_host"),
     default_base_url="https://graph.threads.net",
 )

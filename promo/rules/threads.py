@@ -45,9 +45,9 @@ class ThreadsRules(TextRules):
         if count > self.max_links:
             message = f"{self.where(index)}{count} links, at most {self.max_links}"
             problems.append(Problem("too_many_links", message, index))
-        if part.media and not self.options.get("media_base_url"):
+        if part.media and not (self.options.get("media_base_url") or self.options.get("media_host")):
             # Threads fetches media from a public URL; without one the publish would be refused.
             message = (f"{self.where(index)}Threads takes media only from a public URL: set media_base_url "
-                       "on the account, or drop the media for Threads")
+                       "on the account (or media_host = true with a media host configured), or drop the media")
             problems.append(Problem("media_url", message, index))
         return problems

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +53,8 @@ class Identity:
     @classmethod
     def here(cls, kind: str, *, name: str = "", concurrency: int | None = None) -> Identity:
         """This process, on this host."""
+        import socket
+
         return cls(kind, socket.gethostname(), os.getpid(), name, concurrency, promo_version())
 
 

@@ -14,6 +14,14 @@
         '-- retry (failed / unknown resolved as not published)
     any unsent state (scheduled, queued, paused, held, failed) --cancel--> cancelled
 
+    (created) --needs approval--> awaiting_approval --enough approvals of this payload--> scheduled
+    scheduled, queued, paused, held, failed --payload edited / rejected--> awaiting_approval
+    awaiting_approval --cancel--> cancelled
+
+A post under an approval rule (``promo.store.approvals``) waits in ``awaiting_approval`` until
+enough approvers approved its exact payload; the dispatcher claims only ``scheduled``, so nothing
+in it is ever sent. A rejection keeps (or puts) it there, with the rejection as its ``reason``.
+
 A post may also "move" to its own state when a column changes and the move is logged: deferred
 (scheduled), edited while paused or held, a lookup that could not tell (unknown). ``check`` refuses
 anything else; ``promo.store.ledger`` calls it before every write.
@@ -34,26 +42,29 @@ UNKNOWN = "unknown"
 CANCELLED = "cancelled"
 PAUSED = "paused"
 HELD = "held"
+AWAITING = "awaiting_approval"
 
-ALL = (SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, FAILED, UNKNOWN, CANCELLED, PAUSED, HELD)
+ALL = (AWAITING, SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, FAILED, UNKNOWN, CANCELLED, PAUSED, HELD)
 
 # A post in one of these may have reached the platform: an edit never re-queues it.
 MAYBE_SENT = frozenset({PUBLISHING, PUBLISHED, UNKNOWN})
 # Finished: no move leaves them.
 FINAL = frozenset({PUBLISHED, CANCELLED})
-# Cancellable without any doubt: nothing was sent.
-UNSENT = frozenset({SCHEDULED, QUEUED, PAUSED, HELD, FAILED})
+# Cancellable without any doubt: nothing was sent. Under an approval rule, each goes back to
+# awaiting_approval when its payload changes or a person rejects it.
+UNSENT = frozenset({AWAITING, SCHEDULED, QUEUED, PAUSED, HELD, FAILED})
 # Needs a person's look (promo status lists them).
 ATTENTION = frozenset({FAILED, UNKNOWN, HELD})
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    SCHEDULED: frozenset({SCHEDULED, QUEUED, PAUSED, HELD, CANCELLED}),
-    QUEUED: frozenset({SCHEDULED, PUBLISHING, PAUSED, HELD, CANCELLED}),
+    AWAITING: frozenset({AWAITING, SCHEDULED, CANCELLED}),
+    SCHEDULED: frozenset({SCHEDULED, QUEUED, PAUSED, HELD, CANCELLED, AWAITING}),
+    QUEUED: frozenset({SCHEDULED, PUBLISHING, PAUSED, HELD, CANCELLED, AWAITING}),
     PUBLISHING: frozenset({PUBLISHED, FAILED, UNKNOWN, SCHEDULED, HELD}),  # HELD: account needs reconnecting
     UNKNOWN: frozenset({UNKNOWN, PUBLISHED, SCHEDULED, FAILED}),
-    FAILED: frozenset({SCHEDULED, CANCELLED}),
-    PAUSED: frozenset({PAUSED, SCHEDULED, CANCELLED}),
-    HELD: frozenset({HELD, SCHEDULED, CANCELLED}),
+    FAILED: frozenset({SCHEDULED, CANCELLED, AWAITING}),
+    PAUSED: frozenset({PAUSED, SCHEDULED, CANCELLED, AWAITING}),
+    HELD: frozenset({HELD, SCHEDULED, CANCELLED, AWAITING}),
     **{state: frozenset() for state in FINAL},
 }
 

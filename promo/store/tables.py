@@ -11,6 +11,8 @@
 - ``meta``           small key/value facts (last dispatch time)
 - ``processes``      one heartbeat row per live worker and beat (``promo.store.heartbeats``)
 - ``account_tokens`` connected accounts' tokens, encrypted (``promo.store.tokens``), with a refresh lease
+- ``approvals``      each approval or rejection of a post: who, when, the payload digest and the payload
+                     (``promo.store.approvals``)
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# A post state (``promo.store.states``): ``awaiting_approval`` needs 17 characters. PostgreSQL's
+# columns were widened to 32 (0007_approvals); SQLite does not enforce a VARCHAR's length, so its
+# files keep the 16 they were created with.
+STATE = String(32).with_variant(String(16), "sqlite")
 
 
 
@@ -84,6 +91,8 @@ class Announcement(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     scheduled_at: Mapped[datetime]
     removed: Mapped[bool] = mapped_column(default=False)
+    # the approval rule its posts are held to (``promo.store.approvals.Policy``); None: no approval
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class PostRow(Base):
@@ -110,7 +119,7 @@ class PostRow(Base):
     platform: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]                       # Post.to_payload(): the exact text and media
     digest: Mapped[str] = mapped_column(String(64))       # sha256 of payload + times, for apply's diff
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[str] = mapped_column(STATE, default="scheduled")
     scheduled_at: Mapped[datetime]                        # when the campaign wants it out
     due_at: Mapped[datetime]                              # when the dispatcher may next claim it
     not_before: Mapped[datetime | None] = mapped_column(default=None)    # embargo
@@ -137,8 +146,8 @@ class Event(Base):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), default=None)
     at: Mapped[datetime]
     action: Mapped[str] = mapped_column(String(32))          # created, claimed, published, cancelled...
-    from_status: Mapped[str | None] = mapped_column(String(16), default=None)
-    to_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    from_status: Mapped[str | None] = mapped_column(STATE, default=None)
+    to_status: Mapped[str | None] = mapped_column(STATE, default=None)
     attempt_id: Mapped[str | None] = mapped_column(String(32), default=None)
     actor: Mapped[str] = mapped_column(String(64), default="")  # cli, dispatcher, worker@host, sweeper
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -219,3 +228,25 @@ class Process(Base):
     interval_s: Mapped[float] = mapped_column(Float)                       # seconds between its beats
     concurrency: Mapped[int | None] = mapped_column(default=None)          # a worker's pool processes
     version: Mapped[str] = mapped_column(String(64), default="")           # promo's version
+
+
+class Approval(Base):
+    """One person's decision on one post's payload: append-only, like ``events``.
+
+    ``digest`` is the approval digest (``promo.store.approvals.approval_digest``): the payload, and
+    its times when the rule says ``on_time_change``. ``payload`` and ``scheduled_at`` are what was
+    decided on, so ``promo review`` can draw what changed since.
+    """
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_post_id_id", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    approver: Mapped[str] = mapped_column(String(254))                    # an email address, lower case
+    decision: Mapped[str] = mapped_column(String(16))                     # approved, rejected
+    digest: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    scheduled_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]

@@ -43,7 +43,8 @@ def test_preview_json_of_the_seed_campaign_is_valid_everywhere(capsys, in_repo) 
     assert code == 0, err
     assert all(entry["ok"] for entry in entries)
     assert {e["platform"] for e in entries} == {"x", "mastodon", "bluesky", "threads", "linkedin", "facebook",
-                                                 "telegram", "discord", "slack", "outbox"}
+                                                 "telegram", "discord", "slack", "outbox", "youtube", "instagram",
+                                                 "reddit", "tiktok"}
 
 
 def test_preview_table_and_filters(capsys, in_repo) -> None:
@@ -197,7 +198,7 @@ def _long_campaign(tmp_path: Path) -> Path:
 def test_preview_compact_is_one_line_per_post(capsys, in_repo, tmp_path) -> None:
     code, out, _ = promo(capsys, "preview", str(_long_campaign(tmp_path)), "--compact")
     lines = out.splitlines()
-    assert code == 1 and len(lines) == 59 + 2  # the header, a line per post, the summary
+    assert code == 1 and len(lines) == 63 + 2  # the header, a line per post, the summary
     assert re.search(r"^tonight +jj-x +x +349/280 +1 problem", out, re.MULTILINE)
     assert re.search(r"^premiere +jj-mastodon +mastodon +\d+/500 +ok", out, re.MULTILINE)
 

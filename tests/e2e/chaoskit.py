@@ -1,14 +1,16 @@
-"""The chaos test's kit: a fresh database, a supervisor, the faults, a liveness probe, and the verdict.
+"""The chaos test's kit: a fresh database, a supervisor, the faults, a liveness probe, the run read back.
 
 - ``fresh_database``: a PostgreSQL database of its own, so ``pg_terminate_backend`` can pick this
   test's connections by ``datname`` and touch no other test's; dropped afterwards, even on failure.
 - ``Supervisor``: what systemd's ``Restart=on-failure`` does for each ``promo`` process. A process that
-  exits is recorded with its status; what is left of its process group is killed; it is started
-  again after ``RESTART_DELAY_S`` unless it exited 0, which a supervisor takes for a wanted stop.
+  exits is recorded with its status; what is left of its process group is killed ``ORPHAN_GRACE_S``
+  later; it is started again after ``RESTART_DELAY_S`` unless it exited 0, which a supervisor takes
+  for a wanted stop.
 - ``Faults``: each fault, logged with when it began and when the resource was back.
 - ``Probe``: every worker answers Celery's ping, every beat's heartbeat row advances, and the
   dispatcher's ticks advance (``LAST_DISPATCH``).
-- ``History``: the ledger and the outbox files read back after the run, for the verdict the test draws.
+- ``read_outboxes``, ``read_history``: the outbox files and the ledger read back after the run
+  (each post's stretches in flight from ``events``), for the verdict the test draws.
 
 Every loop is bounded in count and time, and only processes this kit started are ever signalled.
 """
@@ -51,6 +53,13 @@ def fresh_database(admin_url: str) -> Iterator[tuple[str, str]]:
             connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def postgres_available(admin_url: str) -> bool:
+    url = make_url(admin_url)
+    with contextlib.suppress(OSError), socket.create_connection((url.host, url.port or 5432), timeout=1):
+        return True
+    return False
 
 
 def monitor_engine(url: str) -> Engine:
@@ -244,11 +253,6 @@ class Faults:
         self.admin.dispose()
 
 
-def node_name(pid: int) -> str:
-    """The Celery node name ``promo worker`` gives itself (``promo/cli/engine.py``: ``promo-<pid>@%h``)."""
-    return f"promo-{pid}@{socket.gethostname()}"
-
-
 class Probe:
     """Once a second: which workers answer Celery's ping, the beats' heartbeats and the dispatcher's last tick."""
 
@@ -280,8 +284,8 @@ class Probe:
             self._tick()
 
     def _ping(self) -> None:
-        nodes = {node_name(slot.process.pid): slot.process.pid for name, slot in self.supervisor.slots.items()
-                 if name.startswith("worker") and slot.process is not None}
+        nodes = {f"promo-{slot.process.pid}@{socket.gethostname()}": slot.process.pid  # promo/cli/engine.py
+                 for name, slot in self.supervisor.slots.items() if name.startswith("worker") and slot.process}
         try:
             replies = self.app.control.ping(destination=list(nodes), timeout=1.0)
         except Exception:  # the broker is down or flushed mid-call: no answer this round

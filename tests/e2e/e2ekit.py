@@ -17,16 +17,22 @@ from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
 from tests.fakes.harness import FakeServer
+from tests.fakes.instagram import IG_TOKEN, IG_USER_ID, FakeInstagram
 from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
 from tests.fakes.mastodon import MASTODON_TOKEN, FakeMastodon
+from tests.fakes.reddit import REDDIT_TOKEN, SUBREDDIT, FakeReddit
+from tests.fakes.s3 import ACCESS_KEY, SECRET_KEY, FakeS3
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
+from tests.fakes.tiktok import TIKTOK_TOKEN, FakeTikTok
 from tests.fakes.webhook import SECRET, FakeWebhookServer, Receiver
 from tests.fakes.x import CREDENTIALS as X_CREDENTIALS
 from tests.fakes.x import USER as X_USER
 from tests.fakes.x import FakeX
+from tests.fakes.youtube import TOKEN as YOUTUBE_TOKEN
+from tests.fakes.youtube import FakeYouTube
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "templates"
@@ -35,6 +41,7 @@ IMAGE = SEED.parent / "media" / "premiere.png"
 IMAGE_ALT = "Jessica Jones season 3 key art: Jessica and Trish, back to back"
 MEDIA_BASE_URL = "https://cdn.example.com/jj"  # Threads takes images by public URL only
 TELEGRAM_CHAT = "@jessicajones"
+MEDIA_BUCKET = "jj-e2e-media"  # the media host's bucket (Instagram fetches the seed's featurette from it)
 PLATFORMS = ("x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord", "slack",
              "webhook", "outbox")
 
@@ -84,6 +91,11 @@ class Fakes:
     discord: FakeDiscord
     slack: FakeSlack
     hook: Receiver
+    youtube: FakeYouTube  # video only: not in PLATFORMS (the image premiere); the seed's featurette goes there
+    instagram: FakeInstagram  # JPEG or video only: not in PLATFORMS either; the seed's featurette is its Reel
+    s3: FakeS3  # the media host Instagram fetches from (moto's S3, presigned URLs)
+    reddit: FakeReddit  # the seed's featurette as a video post to r/television
+    tiktok: FakeTikTok  # the seed's vertical cut of the featurette
 
     def accounts_toml(self, outbox: Path) -> str:
         """``[accounts.jj-<platform>]`` for every platform, each pointed at its fake."""
@@ -139,6 +151,29 @@ url = "{self.hook.url}"
 [accounts.jj-outbox]
 platform = "outbox"
 path = "{outbox.as_posix()}"
+
+[accounts.jj-youtube]
+platform = "youtube"
+project = "jj-e2e"
+upload_ahead = "1h"
+video_poll_s = 0.1
+base_url = "{self.youtube.url}"
+
+[accounts.jj-instagram]
+platform = "instagram"
+user_id = "{IG_USER_ID}"
+base_url = "{self.instagram.url}"
+
+[accounts.jj-reddit]
+platform = "reddit"
+subreddit = "{SUBREDDIT}"
+media_upload_url = "{self.reddit.url}"
+base_url = "{self.reddit.url}"
+
+[accounts.jj-tiktok]
+platform = "tiktok"
+status_poll_s = 0.1
+base_url = "{self.tiktok.url}"
 """
 
     def credentials(self) -> dict[str, str]:
@@ -153,8 +188,14 @@ path = "{outbox.as_posix()}"
             ("jj-discord", "webhook_url"): self.discord.webhook_url,
             ("jj-slack", "webhook_url"): self.slack.webhook_url,
             ("jj-webhook", "signing_secret"): SECRET,
+            ("jj-youtube", "access_token"): YOUTUBE_TOKEN,
+            ("jj-instagram", "access_token"): IG_TOKEN,
+            ("jj-reddit", "access_token"): REDDIT_TOKEN,
+            ("jj-tiktok", "access_token"): TIKTOK_TOKEN,
         }
-        return {env_name(account, name): value for (account, name), value in values.items()}
+        host = {"PROMO_MEDIA_HOST_BUCKET": MEDIA_BUCKET, "PROMO_MEDIA_HOST_ENDPOINT_URL": self.s3.url,
+                "PROMO_MEDIA_HOST_ACCESS_KEY_ID": ACCESS_KEY, "PROMO_MEDIA_HOST_SECRET_ACCESS_KEY": SECRET_KEY}
+        return host | {env_name(account, name): value for (account, name), value in values.items()}
 
 
 S = TypeVar("S", bound=FakeServer)
@@ -169,6 +210,9 @@ def _started(stack: contextlib.ExitStack, server: S) -> S:
 def running_fakes() -> Iterator[Fakes]:
     """Start the nine platform fakes and the webhook receiver; stop them all afterwards."""
     with contextlib.ExitStack() as stack:
+        s3 = FakeS3().start()
+        stack.callback(s3.stop)
+        s3.make_bucket(MEDIA_BUCKET)
         yield Fakes(
             x=_started(stack, FakeX()),
             mastodon=_started(stack, FakeMastodon()),
@@ -180,6 +224,11 @@ def running_fakes() -> Iterator[Fakes]:
             discord=_started(stack, FakeDiscord()),
             slack=_started(stack, FakeSlack()),
             hook=stack.enter_context(FakeWebhookServer()),
+            youtube=_started(stack, FakeYouTube()),
+            instagram=_started(stack, FakeInstagram()),
+            s3=s3,
+            reddit=_started(stack, FakeReddit()),
+            tiktok=_started(stack, FakeTikTok()),
         )
 
 

@@ -26,6 +26,7 @@ from tests.e2e.e2ekit import (
     IMAGE,
     IMAGE_ALT,
     MEDIA_BASE_URL,
+    MEDIA_BUCKET,
     PLATFORMS,
     SEED,
     TELEGRAM_CHAT,
@@ -53,7 +54,7 @@ PNG = IMAGE.read_bytes()
 THREADED = {"x", "mastodon", "bluesky", "threads", "telegram", "webhook", "outbox"}
 NOT_PUBLISHED = {"failed", "unknown", "held", "cancelled", "paused"}
 # Generous limits: the test is about every platform once, not about timeouts on a busy 2-core box.
-ENGINE = {"publish_time_limit": 20.0, "http_timeout": 5.0}
+ENGINE = {"publish_time_limit": 20.0, "http_timeout": 5.0, "visibility_timeout": 60}
 
 
 @pytest.fixture
@@ -266,7 +267,94 @@ def test_the_seed_campaign_previews_clean_on_every_platform(tmp_path: Path, fake
     accounts = write_config(tmp_path, fakes)
     _, rendered = render(SEED, accounts)
     platforms = {r.scheduled.post.platform for r in rendered}
-    assert platforms == set(PLATFORMS) - {"webhook"}  # the seed posts everywhere but a private webhook
+    assert platforms == (set(PLATFORMS) - {"webhook"}) | {"youtube", "instagram", "reddit", "tiktok"}  # not the webhook
     assert all(r.ok for r in rendered)
     assert not any(fake.received for name, fake in vars(fakes).items() if name != "hook")  # preview is offline
     assert fakes.hook.calls == []
+
+
+# -- YouTube: the seed's featurette (a video, uploaded an hour ahead and scheduled with publishAt) -------
+YOUTUBE_CAMPAIGN = """\
+campaign: jj-youtube-e2e
+timezone: America/Los_Angeles
+fields: {{show: Jessica Jones, season: 3, network: Netflix, link: "https://www.netflix.com/title/80002311",
+         hashtags: [JessicaJones]}}
+accounts: [jj-youtube]
+announcements:
+  - key: featurette
+    kind: featurette_release
+    at: "{at}"
+    fields:
+      title: "Krysten Ritter steps into the director's chair for the final season of Jessica Jones"
+      quote: "Jessica Jones has been a big chunk of my adult life now."
+      quote_by: Krysten Ritter
+    media:
+      - path: media/featurette.mp4
+        alt: "Krysten Ritter behind the camera on the Jessica Jones season 3 set"
+"""
+
+
+@pytest.mark.slow
+def test_the_seed_featurette_reaches_youtube_once_scheduled_by_youtube(
+    tmp_path: Path, fakes: Fakes, store: Engine, database_url: str, redis_server: Any
+) -> None:
+    from promo.planning.apply import apply_plan
+    from promo.planning.plan import plan
+    from promo.rules.youtube import rfc3339, video_text
+
+    accounts = write_config(tmp_path, fakes)
+    (tmp_path / "media").mkdir()
+    clip = SEED.parent / "media" / "featurette.mp4"
+    (tmp_path / "media" / clip.name).write_bytes(clip.read_bytes())
+    public_at = (utcnow() + timedelta(hours=1, seconds=2)).replace(microsecond=0)
+    campaign_file = tmp_path / "youtube.yaml"
+    campaign_file.write_text(YOUTUBE_CAMPAIGN.format(at=public_at.isoformat()), encoding="utf-8")
+    campaign, rendered = render(campaign_file, accounts)
+    [item] = rendered
+    assert item.scheduled.scheduled_at == public_at - timedelta(hours=1)  # upload_ahead: dispatched an hour early
+    apply_plan(store, plan(store, campaign, [item.scheduled]), actor="test")
+    publish_with_the_engine(tmp_path, fakes, database_url, redis_server.url, store)
+    row = ledger(store)["youtube"]
+    [video] = fakes.youtube.videos.values()
+    assert row.status == "published" and row.platform_id == video.id and row.url.endswith(video.id)
+    assert video.data == clip.read_bytes() and fakes.youtube.initiated == 1
+    sent = video_text(row.payload["parts"][0]["text"])
+    assert video.metadata["snippet"]["title"] == sent.title == campaign.announcements[0].fields["title"]
+    assert video.metadata["snippet"]["tags"] == list(sent.tags) and "Krysten Ritter" in sent.tags
+    assert video.metadata["status"]["privacyStatus"] == "private"  # YouTube makes it public at publishAt
+    assert video.metadata["status"]["publishAt"] == rfc3339(public_at) == sent.publish_at
+    assert all(r.auth == f"Bearer {fakes.credentials()['PROMO_ACCOUNT_JJ_YOUTUBE_ACCESS_TOKEN']}"
+               for r in fakes.youtube.received)
+
+
+# -- Instagram: the seed's featurette as a Reel, fetched from the media host (moto's S3) by presigned URL ---
+@pytest.mark.slow
+def test_the_seed_featurette_reaches_instagram_once_as_a_reel(
+    tmp_path: Path, fakes: Fakes, store: Engine, database_url: str, redis_server: Any
+) -> None:
+    import hashlib
+
+    from promo.planning.apply import apply_plan
+    from promo.planning.plan import plan
+
+    accounts = write_config(tmp_path, fakes)
+    (tmp_path / "media").mkdir()
+    clip = SEED.parent / "media" / "featurette.mp4"
+    (tmp_path / "media" / clip.name).write_bytes(clip.read_bytes())
+    campaign_file = tmp_path / "instagram.yaml"
+    at = (utcnow() + timedelta(seconds=3)).replace(microsecond=0)
+    campaign_file.write_text(YOUTUBE_CAMPAIGN.replace("jj-youtube", "jj-instagram").format(at=at.isoformat()),
+                             encoding="utf-8")
+    campaign, rendered = render(campaign_file, accounts)
+    apply_plan(store, plan(store, campaign, [r.scheduled for r in rendered]), actor="test")
+    publish_with_the_engine(tmp_path, fakes, database_url, redis_server.url, store)
+    row = ledger(store)["instagram"]
+    [(media_id, reel)] = fakes.instagram.published.items()
+    assert row.status == "published" and row.platform_id == media_id != reel["container"]
+    assert reel["media_type"] == "REELS" and reel["caption"] == row.payload["parts"][0]["text"]
+    [(url, size, digest)] = fakes.instagram.fetched
+    assert (size, digest) == (clip.stat().st_size, hashlib.sha256(clip.read_bytes()).hexdigest())
+    assert "X-Amz-Signature=" in url, url
+    assert [w for w in fakes.s3.writes if w.startswith("PUT")] == [
+        f"PUT /{MEDIA_BUCKET}/promo-media/{digest}.mp4"], fakes.s3.writes
+

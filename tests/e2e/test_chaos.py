@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from tests.conftest import POSTGRES_URL, RedisServer
 from tests.e2e.chaoskit import (
@@ -43,6 +43,7 @@ from tests.e2e.chaoskit import (
     Supervisor,
     fresh_database,
     monitor_engine,
+    postgres_available,
     read_history,
     read_outboxes,
 )
@@ -82,15 +83,18 @@ LOSS_FAULTS = ("pool-child", "worker-main", "beat", "pg-terminate", "pg-unreacha
 BOUND_S = 5.0  # out within this of its time or of the broker's return
 RECENT_S = 3.0  # a message whose ETA passed longer ago than this was not held by the process that died
 STALL_S = 8.0  # alive but silent for longer than this: a stall
-START_S = 30.0  # a process started on a loaded machine answers within this
+START_S = 20.0  # a process started on a loaded machine answers within this
 RECONNECT_S = 10.0  # after the broker or the database is back, reconnecting may take this long
-READY_S, DRAIN_S = 60.0, 40.0
+READY_S, DRAIN_S = 45.0, 30.0  # the engine up; then every post out after the last is due
 DETOURS = ("lease-expired", "broker-lost", "timed-out", "unknown", "reconciled", "lookup-failed", "retry-later")
 
 
 @pytest.fixture
 def chaos_database() -> Iterator[tuple[str, str]]:
     """A database of its own (not a schema), so the faults can pick its connections by name."""
+    if not postgres_available(POSTGRES_URL):
+        pytest.fail(f"PostgreSQL is not reachable at {make_url(POSTGRES_URL).host}:{make_url(POSTGRES_URL).port} "
+                    "(PROMO_TEST_POSTGRES to point elsewhere)")
     with fresh_database(POSTGRES_URL) as (url, name):
         make_store(url).dispose()
         yield url, name
@@ -107,11 +111,11 @@ def write_accounts(folder: Path) -> list[Path]:
 def test_every_fault_once_and_every_post_once_on_time(
     tmp_path: Path, chaos_database: tuple[str, str], redis_server: RedisServer
 ) -> None:
-    url, name = chaos_database
+    url, database = chaos_database
     outboxes = write_accounts(tmp_path)
     supervisor = Supervisor(tmp_path, engine_env(tmp_path, url, redis_server.url, "-", **SETTINGS))
     store = monitor_engine(url)
-    faults = Faults(supervisor, redis_server, POSTGRES_URL, name)
+    faults = Faults(supervisor, redis_server, POSTGRES_URL, database)
     probe = Probe(supervisor, redis_server.url, store)
     try:
         for slot, args in (("beat-1", ("beat",)), ("beat-2", ("beat",)), ("worker-1", ("worker", "-c", "2")),
@@ -260,6 +264,8 @@ class Verdict:
                   for p in self.history.values() if len(p.lines) == 1 and p.lines[0].get("account") != p.account]
         found += [f"an outbox line no post has: {line.get('idempotency_key')}" for line in self.lines
                   if line.get("idempotency_key") not in keys]
+        found += [f"post {p.id}: recorded published {self._t(p.recorded)}, before it went out {self._t(p.out)}"
+                  for p in self.history.values() if p.out is not None and (p.recorded or 0) < p.out]
         return found + ([f"{self.torn} torn outbox lines"] if self.torn else [])
 
     def final(self) -> list[str]:
@@ -317,8 +323,10 @@ class Verdict:
     def summary(self) -> str:
         problems = self.problems()
         lateness = sorted(p.out - p.scheduled for p in self.history.values() if p.out is not None)
+        recorded = sorted(p.recorded - p.scheduled for p in self.history.values() if p.recorded is not None)
         rows = [f"{len(problems)} problems: " + "; ".join(problems[:25]),
-                f"posts {len(self.history)}, outbox lines {len(self.lines)}, lateness " + _spread(lateness)]
+                f"posts {len(self.history)}, outbox lines {len(self.lines)}, lateness " + _spread(lateness),
+                "recorded in the ledger after its time " + _spread(recorded)]
         rows += [self.fault_row(f) for f in self.faults]
         rows.append(f"probe: pings answered {sum(map(len, self.probe.answers.values()))} by {len(self.probe.answers)} "
                     f"workers; heartbeats of {len(self.probe.heartbeats)} beats; {len(self.probe.ticks)} tick readings")

@@ -112,12 +112,22 @@ def preview_facts(folder: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     return [m for p in posts for m in p["media"]]
 
 
+def preview_shows_the_video(folder: Path, env: dict[str, str]) -> None:
+    """``promo preview``, as a person reads it: each post's video with its duration and dimensions."""
+    done = promo(folder, env, "preview", "campaign.yaml")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shown = [line.strip() for line in done.stdout.splitlines() if "featurette.mp4" in line]
+    facts = f"featurette.mp4: video 0:0{SECONDS:g}, {WIDTH}x{HEIGHT}"
+    assert len(shown) == len(VIDEO_PLATFORMS) and all(facts in line for line in shown), shown
+
+
 def plan_and_apply(folder: Path, env: dict[str, str]) -> None:
     """``promo apply --dry-run`` shows ten new posts and writes nothing; ``promo apply --yes`` writes them."""
     planned = promo(folder, env, "apply", "campaign.yaml", "--dry-run", "--json")
     assert planned.returncode == 0, planned.stdout[-3000:] + planned.stderr[-3000:]
     plan = json.loads(planned.stdout)
-    assert plan["applied"] is False and plan["summary"].startswith("10 new, 0 changed"), plan["summary"]
+    assert plan["applied"] is False and plan["summary"].startswith(f"{len(VIDEO_PLATFORMS)} new, 0 changed"), \
+        plan["summary"]
     applied = promo(folder, env, "apply", "campaign.yaml", "--yes", "--json")
     assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
     result = json.loads(applied.stdout)
@@ -285,6 +295,19 @@ def sent_to_webhook(fakes: VideoFakes, row: PostRow, clip: Clip) -> str:
     return str(part["text"])
 
 
+def sent_to_instagram(fakes: VideoFakes, row: PostRow, clip: Clip) -> str:
+    fake = fakes.instagram
+    [(container_id, container)] = fake.containers.items()
+    [(media_id, post)] = fake.published.items()
+    assert post["container"] == container_id and container["status_code"] == "PUBLISHED"
+    assert (post["media_type"], post["share_to_feed"]) == ("REELS", "true")
+    fetched = {digest: size for _, size, digest in fake.fetched}  # from the media host, by presigned URL
+    assert fetched == {clip.sha256: clip.size, hashlib.sha256(clip.cover).hexdigest(): len(clip.cover)}
+    assert "X-Amz-Signature=" in post["video_url"] and "X-Amz-Signature=" in post["cover_url"]
+    assert row.platform_id == media_id != container_id and row.url and row.url.endswith(f"/C{media_id}/")
+    return str(post["caption"])
+
+
 SENT: dict[str, Callable[[VideoFakes, PostRow, Clip], str]] = {
     "x": sent_to_x,
     "mastodon": sent_to_mastodon,
@@ -296,6 +319,7 @@ SENT: dict[str, Callable[[VideoFakes, PostRow, Clip], str]] = {
     "discord": sent_to_discord,
     "slack": sent_to_slack,
     "webhook": sent_to_webhook,
+    "instagram": sent_to_instagram,
 }
 
 
@@ -304,12 +328,13 @@ def test_a_video_announcement_reaches_every_video_platform_once(
     tmp_path: Path, clip: Clip, video_fakes: VideoFakes, store: Engine, database_url: str, redis_server: Any
 ) -> None:
     write_video_config(tmp_path, video_fakes)
-    write_video_campaign(tmp_path, utcnow() + timedelta(seconds=8))
+    write_video_campaign(tmp_path, utcnow() + timedelta(seconds=5))
     env = cli_env(tmp_path, video_fakes, database_url, redis_server.url)
     with engine_running(tmp_path, env) as processes:  # starting up while the user previews and applies
         media = preview_facts(tmp_path, env)
-        assert {(m["kind"], m["duration_s"], m["width"], m["height"], m["fps"], m["codec"], m["size"]) for m in media} == {
-            ("video", SECONDS, WIDTH, HEIGHT, FPS, "h264", clip.size)}
+        facts = {(m["kind"], m["duration_s"], m["width"], m["height"], m["fps"], m["codec"], m["size"]) for m in media}
+        assert facts == {("video", SECONDS, WIDTH, HEIGHT, FPS, "h264", clip.size)}
+        preview_shows_the_video(tmp_path, env)
         plan_and_apply(tmp_path, env)
         wait_until_published(store, processes)
     logs = "\n".join(p.output() for p in processes)
@@ -319,5 +344,7 @@ def test_a_video_announcement_reaches_every_video_platform_once(
     assert set(rows) == set(SENT) == set(VIDEO_PLATFORMS)
     for platform, row in rows.items():
         assert row.status == "published" and row.platform_id and row.published_at, platform
-        assert row.payload["parts"][0]["media"][0]["path"] == "media/featurette.mp4", platform  # relative
+        [stored] = row.payload["parts"][0]["media"]
+        assert stored["path"] == "media/featurette.mp4", platform  # relative to the campaign file
+        assert stored.get("cover") == ("media/cover.jpg" if platform in COVERED else None), platform
         assert SENT[platform](video_fakes, row, clip) == row.payload["parts"][0]["text"], platform

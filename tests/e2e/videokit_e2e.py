@@ -27,8 +27,10 @@ from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky, FakeVideoServ
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
 from tests.fakes.harness import FakeServer, MediaHost
+from tests.fakes.instagram import IG_TOKEN, IG_USER_ID, FakeInstagram
 from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
 from tests.fakes.mastodon import MASTODON_TOKEN, FakeMastodon
+from tests.fakes.s3 import ACCESS_KEY, SECRET_KEY, FakeS3
 from tests.fakes.slack import BOT_TOKEN, CHANNEL, FakeSlack
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram
@@ -47,7 +49,8 @@ VIDEO_ALT = "Krysten Ritter behind the camera on the Jessica Jones season 3 set"
 TELEGRAM_CHAT = "@jessicajones"
 POLL = 0.1  # seconds between two looks at a video still processing, where an account option sets it
 # The platforms that take a custom cover image get the announcement with one; the rest the clip alone.
-COVERED = ("mastodon", "facebook", "telegram", "linkedin", "webhook")
+COVERED = ("mastodon", "facebook", "telegram", "linkedin", "webhook", "instagram")
+MEDIA_BUCKET = "jj-e2e-media"  # Instagram fetches the clip and its cover from the media host (moto's S3)
 UNCOVERED = ("x", "bluesky", "threads", "discord", "slack")
 VIDEO_PLATFORMS = COVERED + UNCOVERED
 
@@ -101,6 +104,8 @@ class VideoFakes:
     discord: FakeDiscord
     slack: FakeSlack
     hook: Receiver
+    instagram: FakeInstagram
+    s3: FakeS3
 
     def accounts_toml(self) -> str:
         """``[accounts.jj-<platform>]`` for the ten platforms, each pointed at its fake."""
@@ -158,6 +163,11 @@ share_poll_s = {POLL}
 [accounts.jj-webhook]
 platform = "webhook"
 url = "{self.hook.url}"
+
+[accounts.jj-instagram]
+platform = "instagram"
+user_id = "{IG_USER_ID}"
+base_url = "{self.instagram.url}"
 """
 
     def credentials(self) -> dict[str, str]:
@@ -173,8 +183,11 @@ url = "{self.hook.url}"
             ("jj-slack", "webhook_url"): self.slack.webhook_url,
             ("jj-slack", "bot_token"): BOT_TOKEN,
             ("jj-webhook", "signing_secret"): SECRET,
+            ("jj-instagram", "access_token"): IG_TOKEN,
         }
-        return {env_name(account, name): value for (account, name), value in values.items()}
+        host = {"PROMO_MEDIA_HOST_BUCKET": MEDIA_BUCKET, "PROMO_MEDIA_HOST_ENDPOINT_URL": self.s3.url,
+                "PROMO_MEDIA_HOST_ACCESS_KEY_ID": ACCESS_KEY, "PROMO_MEDIA_HOST_SECRET_ACCESS_KEY": SECRET_KEY}
+        return host | {env_name(account, name): value for (account, name), value in values.items()}
 
 
 S = TypeVar("S", bound=FakeServer)
@@ -190,6 +203,9 @@ def running_video_fakes(media: Path) -> Iterator[VideoFakes]:
     """Start every video-capable fake (``media`` is the folder the media host serves); stop them afterwards."""
     with contextlib.ExitStack() as stack:
         pds = _started(stack, FakeBluesky())
+        s3 = FakeS3().start()
+        stack.callback(s3.stop)
+        s3.make_bucket(MEDIA_BUCKET)
         yield VideoFakes(
             x=_started(stack, FakeX(check_after_secs=0.2, processing_polls=2)),
             mastodon=_started(stack, FakeMastodon()),
@@ -203,6 +219,8 @@ def running_video_fakes(media: Path) -> Iterator[VideoFakes]:
             discord=_started(stack, FakeDiscord()),
             slack=_started(stack, FakeSlack()),
             hook=stack.enter_context(FakeWebhookServer()),
+            instagram=_started(stack, FakeInstagram()),
+            s3=s3,
         )
 
 

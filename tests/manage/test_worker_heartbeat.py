@@ -33,6 +33,7 @@ WORKER_MAIN = START + ("import os\nfrom workers.app import QUEUE\napp.worker_mai
                        "'-n', 'probe-%d@%%h' % os.getpid(), '--loglevel', 'WARNING', '--without-gossip', "
                        "'--without-mingle'])\n")
 BEAT_MAIN = START + "app.start(['beat', '--loglevel', 'WARNING'])\n"
+RUN_MAIN = WORKER_MAIN.replace("['worker', ", "['worker', '-B', ")  # promo run: a worker with its beat
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -133,3 +134,13 @@ def test_a_killed_worker_goes_stale_and_status_says_so(
     beat.send_signal(signal.SIGTERM)
     beat.wait(60)
     assert _rows(store, BEAT) == []
+
+
+def test_a_worker_with_its_embedded_beat_beats_twice_and_cleans_both_up(
+        store: Engine, spawn: Callable[[str], subprocess.Popen[bytes]]) -> None:
+    run = spawn(RUN_MAIN)
+    _wait(lambda: _rows(store, WORKER) and _rows(store, BEAT), "the worker's and its beat's heartbeats")
+    assert _rows(store, BEAT)[0].pid != run.pid  # the embedded beat is its own process
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(60) == 0
+    assert (_rows(store, WORKER), _rows(store, BEAT)) == ([], [])

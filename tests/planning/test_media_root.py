@@ -87,7 +87,7 @@ def test_moving_the_checkout_changes_no_digest_and_the_worker_finds_the_file(tmp
                               stderr=subprocess.DEVNULL, start_new_session=True,
                               env={k: v for k, v in os.environ.items() if not k.startswith("PROMO_")})
     try:
-        outbox = moved / "outbox.jsonl"
+        outbox = moved / ".promo" / "outbox.jsonl"  # a relative outbox path is in promo's home
         deadline = time.monotonic() + 60
         while not outbox.exists() and time.monotonic() < deadline:
             time.sleep(0.2)

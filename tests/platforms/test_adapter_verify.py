@@ -28,6 +28,7 @@ from tests.fakes.slack import WEBHOOK_PATH as SLACK_PATH
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.threads import THREADS_TOKEN, USER_ID
 from tests.fakes.x import CREDENTIALS as X_CREDENTIALS
+from tests.fakes.youtube import TOKEN as YOUTUBE_TOKEN
 
 # platform -> (credentials, options) of a working account; base_url points it at a closed port
 ACCOUNTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
@@ -41,6 +42,7 @@ ACCOUNTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "discord": ({"webhook_url": f"https://discord.com{DISCORD_PATH}"}, {}),
     "slack": ({"webhook_url": f"https://hooks.slack.com{SLACK_PATH}"}, {}),
     "webhook": ({"signing_secret": "webhook-secret"}, {"url": "https://example.com/promo-hook"}),
+    "youtube": ({"access_token": YOUTUBE_TOKEN}, {}),
 }
 
 
