@@ -109,8 +109,9 @@ class Settings(BaseSettings):
         100, ge=1, le=100_000, description="reconnects to a lost broker before a worker exits 1 (for its supervisor)"
     )
     heartbeat_interval: float = Field(
-        5.0, gt=0, le=600,
-        description="seconds between a worker's or beat's heartbeats; alive while its last is within 3 of them",
+        1.0, gt=0, le=600,
+        description="seconds between a worker's or beat's heartbeats; alive while its last is within 3 of them, "
+        "and a worker or beat silent longer has its overdue claims dispatched again",
     )
     token_refresh_fraction: float = Field(
         0.2, gt=0, le=0.9, description="refresh a connected account's token when this share of its lifetime remains",

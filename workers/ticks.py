@@ -18,18 +18,20 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from celery import Celery
 
 from promo.engine import reconcile as reconciler
 from promo.engine.dispatch import dispatch as dispatch_due
 from promo.engine.runtime import Runtime
-from promo.engine.sweeper import requeue_after_broker_loss
+from promo.engine.sweeper import lost_processes, requeue_after_broker_loss, requeue_after_process_loss
 from promo.engine.sweeper import sweep as sweep_ledger
 from promo.errors import ConfigError
 from promo.manage.connections import refresh_due
 from promo.settings import Settings
-from promo.store.db import SQLITE_BUSY_TIMEOUT_MS
+from promo.store.db import SQLITE_BUSY_TIMEOUT_MS, transaction
+from promo.times import utcnow
 from workers.epoch import broker_epoch
 from workers.tasks import runtime, send
 
@@ -40,6 +42,8 @@ events = logging.getLogger("promo.events")  # what ``promo run`` prints per post
 LEDGER_TICK_STUCK_S = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000
 # Accounts whose token requests a refresh tick may make before it counts as stuck.
 REFRESH_ACCOUNTS_BOUND = 20
+# Look-ups per first-look tick: it runs every dispatch_interval, beside (never inside) the dispatcher.
+FIRST_LOOK_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,12 @@ def dispatch(beat: Beat) -> None:
 
     First, on a Redis broker, the broker epoch: a new one means Redis lost its messages, and every
     queued post goes back to ``scheduled`` to be claimed again in this same tick. A broker that does
-    not answer stops the tick before anything is claimed.
+    not answer stops the tick before anything is claimed. Then the heartbeats: a worker or beat gone
+    without a clean stop has its overdue claims taken back, to be claimed again in this tick too.
     """
     rt = beat.runtime()
     _requeue_if_broker_lost(rt)
+    _requeue_if_process_lost(rt)
     while True:
         claims = dispatch_due(rt.db, rt.settings, rt.accounts)
         if claims:
@@ -106,6 +112,25 @@ def _requeue_if_broker_lost(rt: Runtime) -> None:
     _seen_epoch[:] = [epoch]
 
 
+_handled_loss: list[datetime] = []  # the latest process loss this process knows was handled (the store's mark)
+
+
+def _requeue_if_process_lost(rt: Runtime) -> None:
+    """One read of the heartbeat rows; only a loss not yet handled opens the locking transaction."""
+    now, lookahead = utcnow(), rt.settings.dispatch_lookahead
+    with transaction(rt.db) as session:
+        new = lost_processes(session, lookahead, now, _handled_loss[0] if _handled_loss else None)
+    if not new:
+        return
+    lost, moved, mark = requeue_after_process_loss(rt.db, lookahead, now=now, actor="dispatcher")
+    if lost:
+        log.warning("%s stopped without a clean stop (heartbeat stale): %s overdue queued posts dispatched "
+                    "again%s", ", ".join(process.describe() for process in lost), len(moved),
+                    ": " + ", ".join(str(post_id) for post_id in moved[:20]) if moved else "")
+    if mark is not None:
+        _handled_loss[:] = [mark]
+
+
 def sweep(beat: Beat) -> None:
     swept = sweep_ledger(beat.runtime().db)
     if swept.requeued or swept.unknown:
@@ -114,6 +139,14 @@ def sweep(beat: Beat) -> None:
 
 def reconcile(beat: Beat) -> None:
     reconciler.reconcile(beat.runtime())
+
+
+def first_look(beat: Beat) -> None:
+    """Look up, once settled, the posts a dead pool process left ``unknown``: seconds, not a sweep later."""
+    done = reconciler.reconcile_first(beat.runtime(), limit=FIRST_LOOK_BATCH)
+    if done.published or done.rescheduled or done.undecided:
+        log.info("first look-up: published %s, sent again %s, cannot tell %s", done.published, done.rescheduled,
+                 done.undecided)
 
 
 def refresh(beat: Beat) -> None:
@@ -147,9 +180,14 @@ def _reconcile_stuck(settings: Settings) -> float:
     return LEDGER_TICK_STUCK_S + reconciler.BATCH * settings.http_timeout
 
 
+def _first_look_stuck(settings: Settings) -> float:
+    return LEDGER_TICK_STUCK_S + FIRST_LOOK_BATCH * settings.http_timeout
+
+
 TICKS: tuple[Tick, ...] = (
     Tick("dispatch", lambda s: s.dispatch_interval, _ledger_stuck, dispatch),
     Tick("sweep", lambda s: s.sweep_interval, _ledger_stuck, sweep),
     Tick("reconcile", lambda s: s.sweep_interval, _reconcile_stuck, reconcile),
+    Tick("first-look", lambda s: s.dispatch_interval, _first_look_stuck, first_look),
     Tick("refresh", lambda s: s.token_refresh_interval, _refresh_stuck, refresh),
 )

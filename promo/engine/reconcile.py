@@ -5,13 +5,20 @@ not there: schedule it again, under the same fence) or ``CannotTell`` (a Telegra
 sent without an answer, a LinkedIn comment not found): the post stays ``unknown`` with the reason
 and the ``promo resolve`` hint, and ``promo status`` shows it to a person. A look-up that fails on
 the way (a timeout, a 500) is "cannot tell" too, and is asked again on the next run. Never a blind
-re-send. A post is looked up only after it has been unknown for a settling time, so a platform
-still processing a slow request is not asked too early.
+re-send. A post is looked up only after it has been unknown for a settling time (``http_timeout``),
+so a platform still processing a slow request is not asked too early.
+
+``reconcile`` runs every ``sweep_interval``. ``reconcile_first`` looks only at posts never looked up
+whose outcome was lost with a process (``FIRST_LOOK``: a pool process killed mid-call, or the
+sweeper's publish time limit), and the beat runs it every ``dispatch_interval``: such a post is
+settled a settling time after it became ``unknown``, not a sweep later. A look-up replaces the
+reason, so each post is asked once this way.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +27,7 @@ from sqlalchemy import select
 from promo.engine.outcomes import record_published
 from promo.engine.publishing import DbJournal
 from promo.engine.runtime import Runtime
+from promo.engine.sweeper import CUT_OFF, NO_RESULT
 from promo.errors import PromoError
 from promo.posts import CannotTell, Lookup, Post, Published
 from promo.store import states
@@ -32,6 +40,7 @@ log = logging.getLogger("promo.engine.reconcile")
 ACTOR = "reconciler"
 ASK_A_PERSON = "'promo resolve {id} --published URL' or '--not-published' once you have checked"
 BATCH = 50  # unknown posts looked up per run, each lookup bounded by http_timeout
+FIRST_LOOK = (CUT_OFF, NO_RESULT)  # the reasons of posts whose outcome a dead or stuck process took with it
 
 
 @dataclass
@@ -41,26 +50,26 @@ class Reconciled:
     undecided: list[int] = field(default_factory=list)
 
 
-def reconcile(runtime: Runtime, *, now: datetime | None = None, limit: int = BATCH) -> Reconciled:
-    """Look up the oldest settled ``unknown`` posts (``limit`` of them) and record what each lookup says."""
+def reconcile(runtime: Runtime, *, now: datetime | None = None, limit: int = BATCH,
+              reasons: Collection[str] = ()) -> Reconciled:
+    """Look up the oldest settled ``unknown`` posts (``limit`` of them; with one of ``reasons``, if
+    given) and record what each lookup says."""
     now = now or utcnow()
     settle = timedelta(seconds=runtime.settings.http_timeout)
+    query = select(PostRow).where(PostRow.status == states.UNKNOWN, PostRow.updated_at <= now - settle)
+    if reasons:
+        query = query.where(PostRow.reason.in_(list(reasons)))
     with transaction(runtime.db) as session:
-        rows = list(
-            session.execute(
-                select(PostRow)
-                .where(
-                    PostRow.status == states.UNKNOWN,
-                    PostRow.updated_at <= now - settle,
-                )
-                .order_by(PostRow.updated_at)
-                .limit(limit)
-            ).scalars()
-        )
+        rows = list(session.execute(query.order_by(PostRow.updated_at).limit(limit)).scalars())
     done = Reconciled()
     for row in rows:
         _settle_one(runtime, row, now, done)
     return done
+
+
+def reconcile_first(runtime: Runtime, *, now: datetime | None = None, limit: int = BATCH) -> Reconciled:
+    """The first look-up of posts whose outcome a lost process took with it (``FIRST_LOOK``), once settled."""
+    return reconcile(runtime, now=now, limit=limit, reasons=FIRST_LOOK)
 
 
 def _settle_one(runtime: Runtime, row: PostRow, now: datetime, done: Reconciled) -> None:

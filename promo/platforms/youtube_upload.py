@@ -126,6 +126,8 @@ class ResumableUpload:
         request.resumable_uri = response["location"]
         self.journal.record(SESSION, json.dumps({"uri": request.resumable_uri, "size": size,
                                                  "started": iso(utcnow())}))
+        if self.journal.get(FINAL):
+            self.journal.record(FINAL, "")  # an earlier session's: this one's last chunk has not left
 
     def _send(self, request: Any, size: int) -> str:
         """Send the chunks from where the session is; the video id once the last is taken."""
@@ -161,11 +163,4 @@ def video_id(content: bytes | str, platform: str) -> str:
         return str(json.loads(content)["id"])
     except (ValueError, KeyError, TypeError):
         raise Ambiguous("YouTube completed the upload but its answer names no video", platform=platform) from None
-
-
-def uploaded_at(journal: Journal) -> datetime | None:
-    """When the post's upload began (the session's start), if it did."""
-    text = journal.get(SESSION)
-    started = json.loads(text).get("started") if text else None
-    return datetime.fromisoformat(started) if started else None
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -164,10 +166,12 @@ def wait_until(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_promo_run_publishes_nothing_until_approved_then_each_post_once(tmp_path: Path) -> None:
-    assert cli(tmp_path, "init", "x", "--start-in", "4s").returncode == 0
+    assert cli(tmp_path, "init", "x").returncode == 0
     project = tmp_path / "x"
     campaign = project / "campaign.yaml"
     text = campaign.read_text(encoding="utf-8")
+    premiere = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=10)  # the three posts: 8 to 10 s ahead
+    text = re.sub(r"at: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", f"at: {premiere.isoformat()}", text, count=1)
     text = text.replace("at: premiere - 2m", "at: premiere - 2s").replace("at: premiere - 1m", "at: premiere - 1s")
     campaign.write_text(text.replace("\ndefaults:\n", "\napproval: {required: true}\n\ndefaults:\n", 1),
                         encoding="utf-8")
@@ -179,7 +183,7 @@ def test_promo_run_publishes_nothing_until_approved_then_each_post_once(tmp_path
                               start_new_session=True)
     try:
         assert wait_until(lambda: "promo run" in (project / "run.log").read_text(errors="replace"), 30)
-        time.sleep(8)  # every post is past due, and the dispatcher ran many times
+        time.sleep(max(0.0, (premiere - datetime.now(UTC)).total_seconds()) + 5)  # all due, the dispatcher ran
         assert not outbox.exists() and ledger(project) == {"awaiting_approval": 3}
         approved = cli(project, "approve", "night-harbor-s1", "--as", ALICE)
         assert approved.returncode == 0 and approved.stdout.count(": scheduled") == 3, approved.stdout

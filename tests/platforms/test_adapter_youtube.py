@@ -132,6 +132,10 @@ def test_processing_rejected_is_permanent_with_youtubes_reason(fake: FakeYouTube
     with pytest.raises(Permanent, match=r"rejected \(duplicate\)"):
         adapter(account(fake)).publish(post_of(clip(tmp_path)), journal)
     assert not journal.get("youtube:video") and not journal.get("youtube:session")  # a person's retry starts clean
+    fake.reject_with = None  # a person replaced the file and retried
+    published = adapter(account(fake)).publish(post_of(clip(tmp_path)), journal)
+    assert fake.initiated == 2 and fake.videos[published.platform_id].metadata["status"]["privacyStatus"] == "public"
+    assert journal.get("youtube:final")  # this upload's own last chunk
 
 
 def test_quota_exceeded_blocks_until_the_pacific_midnight_reset(tmp_path: Path) -> None:
