@@ -37,13 +37,18 @@ STORE_HEAVY = ("sqlalchemy", "sqlalchemy.orm", "alembic", "pydantic_settings", "
 STORE_FORBIDDEN = ("sqlalchemy", "alembic", "pydantic_settings", "kombu", "regex")
 
 
+# ``promo status`` answers in its exit code: 1 posts need a person, 3 posts wait with no worker or
+# beat alive (docs/monitoring.md). The store here holds waiting posts and no engine runs: 3 is true.
+TRUTHFUL_EXITS = (0, 1, 3)
+
+
 def cold_times(command: list[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
     times = []
     for i in range(runs + 1):
         start = time.perf_counter()
         done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, timeout=60)
         elapsed = time.perf_counter() - start
-        if done.returncode != 0:
+        if done.returncode not in TRUTHFUL_EXITS:
             raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()[-2000:]}")
         if i:
             times.append(elapsed)

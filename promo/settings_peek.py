@@ -47,12 +47,16 @@ NUMBERS: dict[str, tuple[bool, float, bool, float]] = {
     "heartbeat_interval": (False, 0, False, 600),
     "token_refresh_fraction": (False, 0, False, 0.9), "token_refresh_days": (False, 0, False, 365),
     "token_warn_days": (False, 0, True, 365), "token_refresh_interval": (False, 0, False, 86400),
+    "media_host_url_ttl": (False, 600, True, 604800),
 }
 PATHS = ("home", "config_file", "templates_dir")
+# Free text the read commands never use, taken as Settings takes it (plain text only; else a doubt).
+TEXTS = ("media_host_bucket", "media_host_endpoint_url", "media_host_region", "media_host_prefix",
+         "media_host_access_key_id", "media_host_secret_access_key", "media_host_base_url")
 URLS = {"database_url": DATABASE_SCHEMES, "broker_url": BROKER_SCHEMES}
 PUBLISH_MODES = ("live", "dry-run", "outbox")
 # Every field of Settings, in its order (a test checks it).
-FIELDS = (*PATHS, *URLS, "timezone", *NUMBERS, "max_lateness", "publish_mode")
+FIELDS = (*PATHS, *URLS, "timezone", *NUMBERS, "max_lateness", "publish_mode", *TEXTS)
 _INT = re.compile(r"(0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?")
 _DURATION = re.compile(r"(0|[1-9][0-9]{0,9})[smhd]")
@@ -177,6 +181,8 @@ def _checked(name: str, value: Any) -> Any:
     if name in NUMBERS:
         return _number(name, value)
     text = _text(value)
+    if name in TEXTS:
+        return text
     if name == "timezone":
         from promo.times import zone
 

@@ -1,8 +1,9 @@
 """Heartbeats of workers and beats (``promo.store.heartbeats``), wired into Celery, and Celery's ping.
 
 ``install(app)`` adds a worker bootstep that beats from the worker's main process while the worker
-runs (started after the pool, so no pool process is forked holding its connection; stopped on a
-warm or cold stop, which deletes the row), and connects ``beat_init`` so that a beat, standalone or
+runs (started after the pool, so no pool process is forked holding its connection, and each write
+under the pool's fork guard, so none is forked inside it on SQLite; stopped on a warm or cold stop,
+which deletes the row), and connects ``beat_init`` so that a beat, standalone or
 embedded (``promo run``), beats on a thread from its start. ``beat_heartbeat(settings)`` is the
 per-tick form: a beat that runs its own ticks may call it each tick; it writes at most once an
 interval. A beat deletes its row at exit; an embedded beat's row is deleted by its worker at exit,
@@ -23,6 +24,7 @@ from celery import Celery, bootsteps, signals
 
 from promo.settings import Settings
 from promo.store.heartbeats import BEAT, WORKER, Heartbeat, Identity, forget
+from workers.pool import FORK_GUARD
 
 _beats: dict[int, Heartbeat] = {}  # this process's beat heartbeat, by pid (never shared across a fork)
 _last_beat: dict[int, float] = {}
@@ -43,7 +45,7 @@ class HeartbeatStep(bootsteps.StartStopStep):
         if settings is None or self.heartbeat is not None:
             return
         me = Identity.here(WORKER, name=str(parent.hostname), concurrency=int(parent.concurrency or 0) or None)
-        self.heartbeat = Heartbeat(settings.database, me, settings.heartbeat_interval).start()
+        self.heartbeat = Heartbeat(settings.database, me, settings.heartbeat_interval, guard=FORK_GUARD.held).start()
 
     def stop(self, parent: Any) -> None:
         heartbeat, self.heartbeat = self.heartbeat, None

@@ -18,20 +18,32 @@ seconds, both fenced on the attempt id. Without it the post waited for its lease
 limit. The main process talks to the store through a pool-less engine, so a child forked later
 inherits no connection of it.
 
+On SQLite, a child forked while another thread of the main process is inside a write transaction
+inherits SQLite's record of that lock (its per-process lock table), and its own first write waits
+the whole busy timeout (30 s; seen here). ``FORK_GUARD`` is held around those transactions (the
+lost publish's, the heartbeat's), and a fork waits for it, at most ``FORK_WAIT_S``.
+
+Celery learns of a dead child from its exit pipe, but checks the exit code at once: a child still
+being torn down (a PostgreSQL connection to close) is not reaped yet, its pipe is forgotten, and
+only Celery's 5 s timer finds it, 4 s later in our runs. ``AsynPool`` here checks every
+``EXIT_CHECK_S`` (a ``waitpid`` per child).
+
 ``workers.app.create_app`` names this pool in ``worker_pool`` (``POOL``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from billiard.exceptions import WorkerLostError
 from celery import signals
-from celery.concurrency import prefork
+from celery.concurrency import asynpool, prefork
 from celery.exceptions import TimeLimitExceeded
 from sqlalchemy import Engine
 
@@ -42,12 +54,54 @@ from workers.tasks import PUBLISH
 
 START_CHECKS = 3
 START_SETTLE_S = 1.0
+EXIT_CHECK_S = 0.5  # how often the pool looks for exited children (Celery's own: 5 s, and at each exit)
+FORK_WAIT_S = 5.0  # a fork waits this long at most for a SQLite transaction of another thread to end
 log = logging.getLogger("promo.worker")
 _stores: dict[tuple[int, str], Engine] = {}  # the main process's pool-less engine, by pid and URL
 _stores_lock = threading.Lock()
 
 
+class ForkGuard:
+    """Held by a thread around a SQLite write transaction; a fork of this process waits until it ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._forking = False
+        os.register_at_fork(before=self._before, after_in_parent=self._after, after_in_child=self._reset)
+
+    @contextlib.contextmanager
+    def held(self, database_url: str) -> Iterator[None]:
+        """Around one transaction on ``database_url``: a no-op unless it is a SQLite file."""
+        if not database_url.startswith("sqlite"):
+            yield
+            return
+        with self._lock:
+            yield
+
+    def _before(self) -> None:
+        self._forking = self._lock.acquire(timeout=FORK_WAIT_S)
+
+    def _after(self) -> None:
+        if self._forking:
+            self._forking = False
+            self._lock.release()
+
+    def _reset(self) -> None:
+        self._lock, self._forking = threading.Lock(), False
+
+
+FORK_GUARD = ForkGuard()
+
+
+class AsynPool(asynpool.AsynPool):
+    @property
+    def timers(self) -> dict[Any, float]:
+        return {self.maintain_pool: EXIT_CHECK_S}
+
+
 class TaskPool(prefork.TaskPool):
+    Pool = AsynPool
+
     def on_start(self) -> None:
         super().on_start()
         signals.task_failure.connect(on_lost_publish, weak=False, dispatch_uid="promo.pool.lost-publish")
@@ -78,7 +132,8 @@ def on_lost_publish(sender: Any = None, exception: BaseException | None = None, 
 def settle_lost(settings: Settings, post_id: int, attempt_id: str, why: str) -> str | None:
     """Move the post its dead pool process left behind; if the store does not answer, the sweeper will."""
     try:
-        moved = lost_job(_store(settings), post_id, attempt_id, why, actor=worker_name())
+        with FORK_GUARD.held(settings.database):
+            moved = lost_job(_store(settings), post_id, attempt_id, why, actor=worker_name())
     except Exception as exc:
         log.warning("post %s: its pool process died (%s), and the store could not be told (%s); the sweeper "
                     "takes it back at the end of its lease", post_id, why, f"{type(exc).__name__}: {exc}"

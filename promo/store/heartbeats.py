@@ -17,9 +17,12 @@ fast path (``promo status`` on SQLite), which loads none.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -119,10 +122,12 @@ class Heartbeat:
     forgets: in a forked child, ``stop`` does nothing.
     """
 
-    def __init__(self, database_url: str, me: Identity, interval_s: float) -> None:
+    def __init__(self, database_url: str, me: Identity, interval_s: float,
+                 guard: Callable[[str], AbstractContextManager[None]] | None = None) -> None:
         self.database_url = database_url
         self.me = me
         self.interval_s = interval_s
+        self.guard = guard  # held around each write (the worker's fork guard: workers.pool.FORK_GUARD)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._db: Engine | None = None
@@ -151,7 +156,8 @@ class Heartbeat:
         if os.getpid() != self._owner:
             return False
         try:
-            beat(self.db, self.me, self.interval_s)
+            with self.guard(self.database_url) if self.guard else contextlib.nullcontext():
+                beat(self.db, self.me, self.interval_s)
         except Exception as exc:
             log.warning("heartbeat of %s %s not written: %s", self.me.kind, self.me.pid,
                         f"{type(exc).__name__}: {exc}".splitlines()[0])

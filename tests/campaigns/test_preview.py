@@ -16,7 +16,10 @@ REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "examples" / "jessica-jones-s3.yaml"
 ALL_PLATFORMS = {"x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord",
                  "slack", "outbox"}
-ONLY_ON = {"youtube": {"featurette"}}  # platforms the seed posts only some announcements to (a video)
+# Platforms the seed posts only some announcements to (a video): YouTube, Instagram (a Reel) and
+# Reddit get the featurette; TikTok only its vertical cut, an announcement of its own.
+ONLY_ON = {"youtube": {"featurette"}, "instagram": {"featurette"}, "reddit": {"featurette"},
+           "tiktok": {"featurette-vertical"}}
 ENTRY_KEYS = {"announcement", "kind", "account", "platform", "scheduled_at", "text", "length", "limit", "ok",
               "problems", "thread", "media"}
 
@@ -43,6 +46,7 @@ def test_the_seed_campaign_is_valid_on_every_platform(seed_entries) -> None:
     for key in ("featurette", "directing-debut", "cast", "premiere"):
         extra = {platform for platform, keys in ONLY_ON.items() if key in keys}
         assert {e["platform"] for e in seed_entries if e["announcement"] == key} == ALL_PLATFORMS | extra
+    assert [e["platform"] for e in seed_entries if e["announcement"] == "featurette-vertical"] == ["tiktok"]
 
 
 def test_seed_entries_carry_the_preview_fields(seed_entries) -> None:

@@ -164,14 +164,14 @@ def wait_until(check, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(200)
 def test_promo_run_publishes_nothing_until_approved_then_each_post_once(tmp_path: Path) -> None:
     assert cli(tmp_path, "init", "x").returncode == 0
     project = tmp_path / "x"
     campaign = project / "campaign.yaml"
     text = campaign.read_text(encoding="utf-8")
     premiere = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=10)  # the three posts: 8 to 10 s ahead
-    text = re.sub(r"at: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", f"at: {premiere.isoformat()}", text, count=1)
+    text = re.sub(r"at: \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", f"at: {premiere.isoformat()}", text, count=1)
     text = text.replace("at: premiere - 2m", "at: premiere - 2s").replace("at: premiere - 1m", "at: premiere - 1s")
     campaign.write_text(text.replace("\ndefaults:\n", "\napproval: {required: true}\n\ndefaults:\n", 1),
                         encoding="utf-8")
@@ -187,7 +187,7 @@ def test_promo_run_publishes_nothing_until_approved_then_each_post_once(tmp_path
         assert not outbox.exists() and ledger(project) == {"awaiting_approval": 3}
         approved = cli(project, "approve", "night-harbor-s1", "--as", ALICE)
         assert approved.returncode == 0 and approved.stdout.count(": scheduled") == 3, approved.stdout
-        assert wait_until(lambda: ledger(project) == {"published": 3}, 60), ledger(project)
+        assert wait_until(lambda: ledger(project) == {"published": 3}, 90), ledger(project)
         time.sleep(2)  # nothing more goes out
     finally:
         os.killpg(runner.pid, signal.SIGINT)

@@ -54,7 +54,7 @@ def test_tokens_are_never_stored_in_plain_text(engine: Engine, database_url: str
     ("", "PROMO_SECRET_KEY is not set"),
     ("not-a-key", "PROMO_SECRET_KEY: key 1 is not a Fernet key"),
     (f"{Fernet.generate_key().decode()},short", "PROMO_SECRET_KEY: key 2 is not a Fernet key"),
-])
+], ids=["empty", "not-a-key", "second-key-short"])
 def test_a_missing_or_malformed_key_is_one_clear_line(value: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as raised:
         tokens.cipher({"PROMO_SECRET_KEY": value})

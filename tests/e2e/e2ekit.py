@@ -208,7 +208,8 @@ def _started(stack: contextlib.ExitStack, server: S) -> S:
 
 @contextlib.contextmanager
 def running_fakes() -> Iterator[Fakes]:
-    """Start the nine platform fakes and the webhook receiver; stop them all afterwards."""
+    """Start every platform's fake, the media host's S3 (with its bucket) and the webhook receiver; stop them
+    all afterwards."""
     with contextlib.ExitStack() as stack:
         s3 = FakeS3().start()
         stack.callback(s3.stop)

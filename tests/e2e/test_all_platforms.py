@@ -9,6 +9,7 @@ against the same accounts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -124,8 +125,10 @@ def sent_to_mastodon(fakes: Fakes, row: PostRow) -> list[str]:
     creates = fake.requests_to("/api/v1/statuses")
     assert all(r.auth == f"Bearer {MASTODON_TOKEN}" for r in fake.received if "/instance" not in r.path)
     assert len({r.headers["idempotency-key"] for r in creates}) == len(creates) == len(fake.statuses)
-    [upload] = fake.requests_to("/api/v2/media")
-    assert upload.files["file"] == PNG and upload.form["description"] == IMAGE_ALT
+    assert len(fake.requests_to("/api/v2/media")) == 1  # streamed: the fake keeps its size and digest, not its body
+    [media] = fake.media.values()
+    assert (media["type"], media["bytes"], media["sha256"]) == ("image", len(PNG), hashlib.sha256(PNG).hexdigest())
+    assert media["description"] == IMAGE_ALT
     ids, statuses = list(fake.statuses), list(fake.statuses.values())
     assert (row.platform_id, row.url) == (ids[0], statuses[0]["url"])
     assert [m["id"] for m in statuses[0]["media_attachments"]] == list(fake.media)
@@ -269,7 +272,9 @@ def test_the_seed_campaign_previews_clean_on_every_platform(tmp_path: Path, fake
     platforms = {r.scheduled.post.platform for r in rendered}
     assert platforms == (set(PLATFORMS) - {"webhook"}) | {"youtube", "instagram", "reddit", "tiktok"}  # not the webhook
     assert all(r.ok for r in rendered)
-    assert not any(fake.received for name, fake in vars(fakes).items() if name != "hook")  # preview is offline
+    # Preview is offline: no platform and no media host was called (the kit itself made the S3 bucket).
+    assert not any(fake.received for name, fake in vars(fakes).items() if name not in ("hook", "s3"))
+    assert fakes.s3.received == [f"PUT /{MEDIA_BUCKET}"]
     assert fakes.hook.calls == []
 
 
@@ -332,8 +337,6 @@ def test_the_seed_featurette_reaches_youtube_once_scheduled_by_youtube(
 def test_the_seed_featurette_reaches_instagram_once_as_a_reel(
     tmp_path: Path, fakes: Fakes, store: Engine, database_url: str, redis_server: Any
 ) -> None:
-    import hashlib
-
     from promo.planning.apply import apply_plan
     from promo.planning.plan import plan
 

@@ -31,7 +31,9 @@ def test_the_schedule_is_the_list_of_ticks(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, f"sqlite:///{tmp_path / 'promo.db'}", dispatch_interval=0.5,
                             sweep_interval=7.0)
     schedule = beat_schedule(settings)
-    assert [name for name in schedule] == [tick.name for tick in TICKS] == ["dispatch", "sweep", "reconcile", "first-look", "refresh"]
+    assert [name for name in schedule] == [tick.name for tick in TICKS] == [
+        "dispatch", "sweep", "reconcile", "first-look", "refresh"]
+    assert schedule["first-look"]["schedule"].total_seconds() == 0.5  # a lost publish is looked up within seconds
     assert schedule["dispatch"]["schedule"].total_seconds() == 0.5
     assert schedule["sweep"]["schedule"].total_seconds() == schedule["reconcile"]["schedule"].total_seconds() == 7
     assert create_app(settings).conf.beat_scheduler == BEAT_SCHEDULER

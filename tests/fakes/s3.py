@@ -10,7 +10,8 @@ layer in front adds the stricter reading of S3's documentation:
 - a presigned URL past ``X-Amz-Date + X-Amz-Expires`` is 403 ``AccessDenied``, "Request has expired";
 - ``fail_next(status, count)`` answers the next requests with an S3 error (503 SlowDown...).
 
-``.writes`` counts object PUTs and part uploads, so a test can see a file uploaded once. moto keeps
+``.writes`` counts object PUTs and part uploads, so a test can see a file uploaded once; ``.received``
+lists every S3 request (``"PUT /bucket"``; moto's own ``/moto-api`` is left out), as the other fakes do. moto keeps
 its buckets per process, not per server: ``start()`` empties them, so each fake starts with none.
 """
 
@@ -46,6 +47,7 @@ class FakeS3:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.writes: list[str] = []      # "PUT <key>" / "PART <key> <n>"
         self.gets: list[str] = []        # object paths fetched through a valid presigned URL
+        self.received: list[str] = []    # "<METHOD> <path>" of every S3 request, bucket creation included
         self.faults: list[tuple[int, str]] = []
         self.lock = threading.Lock()
         self.server: BaseWSGIServer | None = None
@@ -89,6 +91,9 @@ class FakeS3:
             return _error(start_response, fault[0], fault[1], "injected fault")
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        if not path.startswith("/moto-api/"):
+            with self.lock:
+                self.received.append(f"{method} {path}")
         is_object = path.strip("/").count("/") >= 1
         signed = "HTTP_AUTHORIZATION" in environ or "X-Amz-Signature" in query
         if is_object and method in ("GET", "HEAD") and not signed:

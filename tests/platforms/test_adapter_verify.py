@@ -22,11 +22,14 @@ from tests.fakes.bluesky import APP_PASSWORD, HANDLE
 from tests.fakes.discord import WEBHOOK_PATH as DISCORD_PATH
 from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN
 from tests.fakes.harness import closed_port_url
+from tests.fakes.instagram import IG_TOKEN, IG_USER_ID
 from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN
 from tests.fakes.mastodon import MASTODON_TOKEN
+from tests.fakes.reddit import REDDIT_TOKEN, SUBREDDIT
 from tests.fakes.slack import WEBHOOK_PATH as SLACK_PATH
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.threads import THREADS_TOKEN, USER_ID
+from tests.fakes.tiktok import TIKTOK_TOKEN
 from tests.fakes.x import CREDENTIALS as X_CREDENTIALS
 from tests.fakes.youtube import TOKEN as YOUTUBE_TOKEN
 
@@ -43,6 +46,9 @@ ACCOUNTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "slack": ({"webhook_url": f"https://hooks.slack.com{SLACK_PATH}"}, {}),
     "webhook": ({"signing_secret": "webhook-secret"}, {"url": "https://example.com/promo-hook"}),
     "youtube": ({"access_token": YOUTUBE_TOKEN}, {}),
+    "instagram": ({"access_token": IG_TOKEN}, {"user_id": IG_USER_ID}),
+    "reddit": ({"access_token": REDDIT_TOKEN}, {"subreddit": SUBREDDIT}),
+    "tiktok": ({"access_token": TIKTOK_TOKEN}, {"username": "jessicajones"}),
 }
 
 

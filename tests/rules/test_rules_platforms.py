@@ -25,10 +25,13 @@ def codes(platform: str, *parts: Part) -> list[tuple[str, int]]:
     return [(p.code, p.part) for p in report.problems]
 
 
-# Platforms that post only a video: the text's first line before the counted part, and the video.
+# Platforms that never post text alone: the text's first line before the counted part, and the media.
 VIDEO_ONLY = {"youtube": ("Jessica Jones\n\n", Media("/campaign/featurette.mp4", "", 5000, "video/mp4",
                                                       duration_s=4.0, width=256, height=144)),
-              "instagram": ("", image())}  # Instagram: media with a caption, never text alone
+              "instagram": ("", image()),  # Instagram: media with a caption, never text alone
+              # TikTok: a video (or photos) with a caption; 360-4096 px a side, 23-60 fps, at least 3 s.
+              "tiktok": ("", Media("/campaign/featurette-vertical.mp4", "", 5000, "video/mp4", duration_s=4.0,
+                                   width=360, height=640, fps=30.0, codec="h264", container="mp4"))}
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))

@@ -112,3 +112,13 @@ def test_an_illegal_move_is_a_promo_error_naming_the_move() -> None:
     assert isinstance(error, PromoError)
     assert (error.current, error.target, error.action, error.post_id) == ("unknown", "queued", "claimed", 7)
     assert str(error).startswith("post 7: no move from unknown to queued (claimed)")
+
+
+def test_awaiting_approval_is_left_only_when_approved_or_cancelled() -> None:
+    """Nothing claims a post waiting for approval; any unsent post may be sent back to wait, and no
+    post that may have been sent ever is."""
+    assert states.TRANSITIONS[states.AWAITING] == {states.AWAITING, states.SCHEDULED, states.CANCELLED}
+    assert not states.allowed(states.AWAITING, states.QUEUED)
+    assert all(states.allowed(unsent, states.AWAITING) for unsent in states.UNSENT)
+    assert not any(states.allowed(sent, states.AWAITING) for sent in states.MAYBE_SENT | states.FINAL)
+    assert len(states.AWAITING) > 16  # why posts.status is 32 wide on PostgreSQL (0007_approvals)
