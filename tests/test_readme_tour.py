@@ -36,11 +36,14 @@ def test_step_1_preview_and_check(tmp_path: Path) -> None:
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     assert promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml").returncode == 0
+    posts, accounts = 63, 14
+    promised(f"{posts} posts on {accounts} accounts")
     compact = promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml", "--compact")
-    assert compact.returncode == 0 and len(compact.stdout.splitlines()) == 63 + 2
+    assert compact.returncode == 0 and len(compact.stdout.splitlines()) == posts + 2
     preview = promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml", "--json")
     assert preview.returncode == 0, preview.stderr
     entries = json.loads(preview.stdout)
+    assert len(entries) == posts and len({e["account"] for e in entries}) == accounts
     assert {e["platform"] for e in entries} >= {"x", "mastodon", "bluesky", "threads", "linkedin", "facebook",
                                                 "telegram", "discord", "slack"}
     assert all(e["ok"] for e in entries)

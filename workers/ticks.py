@@ -1,9 +1,11 @@
 """The beat's own work: promo's periodic ticks, run on the beat's threads, never on the worker pool.
 
-A tick is a library call the beat makes itself (``workers/beat.py``): the dispatcher, the sweeper
-and the reconciler. Publishes fill the workers' pool; a tick sent as a message would wait behind
-them (issue 12: ten due posts unclaimed for over a minute on a starved machine). Run by the beat, a
-dispatcher tick claims and sends on time however busy the workers are.
+A tick is a library call the beat makes itself (``workers/beat.py``): the dispatcher (which first
+takes back the claims of a lost broker, or of a worker or beat whose heartbeat went stale), the
+sweeper, the reconciler, its first look at posts a dead pool process left ``unknown`` (every
+``dispatch_interval``), and the token refresh. Publishes fill the workers' pool; a tick sent as a
+message would wait behind them (issue 12: ten due posts unclaimed for over a minute on a starved
+machine). Run by the beat, a dispatcher tick claims and sends on time however busy the workers are.
 
 To add one, write ``def name(beat: Beat) -> None`` and add ``Tick("name", every, stuck_after, name)``
 to ``TICKS``: the schedule (``workers.app.beat_schedule``) and the beat's scheduler read this list.
@@ -124,8 +126,8 @@ def _requeue_if_process_lost(rt: Runtime) -> None:
         return
     lost, moved, mark = requeue_after_process_loss(rt.db, lookahead, now=now, actor="dispatcher")
     if lost:
-        log.warning("%s stopped without a clean stop (heartbeat stale): %s overdue queued posts dispatched "
-                    "again%s", ", ".join(process.describe() for process in lost), len(moved),
+        log.warning("%s silent for more than 3 heartbeats (killed, or the store was away): %s overdue queued "
+                    "posts dispatched again%s", ", ".join(process.describe() for process in lost), len(moved),
                     ": " + ", ".join(str(post_id) for post_id in moved[:20]) if moved else "")
     if mark is not None:
         _handled_loss[:] = [mark]

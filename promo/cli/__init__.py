@@ -2,11 +2,13 @@
 
 Each command lives in the module named for what it is about (``COMMANDS`` maps name to module):
 ``authoring`` (init, preview, check), ``planning`` (apply), ``posts`` (queue, show, cancel,
-reschedule, post), ``store`` (migrate), ``engine`` (run, worker, beat), ``operations`` (status,
-pause, resume, retry, resolve), ``approvals`` (review, approve, reject), ``monitoring`` (metrics),
-``demo``, ``accounts`` and ``config``.
-``common`` holds what they share, ``display`` the drawing several of them use. A module is imported only when one of its
-commands runs, so ``promo --help`` stays fast.
+reschedule, post), ``calendar`` (calendar), ``approvals`` (review, approve, reject), ``store``
+(migrate), ``engine`` (run, worker, beat), ``operations`` (status, pause, resume, retry, resolve),
+``monitoring`` (metrics), ``demo``, ``accounts`` (accounts and its check, connect, refresh and
+rotate-key) and ``config``.
+``common`` holds what they share, ``display`` the drawing several of them use, ``events`` the lines
+the engine's commands print. A module is imported only when one of its commands runs, so
+``promo --help`` stays fast.
 """
 
 from __future__ import annotations

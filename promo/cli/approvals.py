@@ -102,9 +102,10 @@ def _report(outcomes: Sequence[Outcome], target: Target, who: str, verb: str, as
     if as_json:
         emit_json({"approver": who, "decision": verb, "posts": [o.to_dict() for o in outcomes]})
         return
-    if not outcomes:
+    if not outcomes and verb == "approved":
         click.echo(f"nothing waits for approval in {target.describe()} ('promo review' lists what does)")
-        return
+    elif not outcomes:
+        click.echo(f"no unsent post under an approval rule in {target.describe()}: nothing rejected")
     for outcome in outcomes:
         click.echo(_outcome_line(outcome, who, verb))
 

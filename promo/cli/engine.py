@@ -151,6 +151,7 @@ def run(app: App, dry_run: bool, concurrency: int | None, verbose: bool, logleve
                    f"{settings.home / 'rehearsal.jsonl'}")
     click.echo(_start_line("run", settings, concurrency))
     _on_ready(app, _next_post(app))  # also migrates the store before the first task
+    app.engine.dispose()  # no SQLite connection may cross the fork into the pool and the beat (issue 12)
     options, level = _prepare(app, verbose, loglevel)
     argv = [*options, "worker", "-B", "--scheduler", BEAT_SCHEDULER, *_celery_args(app, concurrency, level)]
     _run_celery("run", create_app(settings), argv)

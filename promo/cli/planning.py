@@ -94,6 +94,9 @@ def _print_result(plan: Plan, result: ApplyResult, *, asked: bool) -> None:
         _print_entries(tuple(e for e in raced if e.reason.startswith("not written")), plan)
     changed = result.summary() != plan.summary()
     click.echo(f"applied: {result.summary()}" if changed or not asked else "applied")
+    waiting = sum(e.awaiting for e in result.entries if e.action in ("created", "changed"))
+    if waiting:
+        click.echo(f"{waiting} post(s) wait for approval: 'promo review' shows them, 'promo approve' releases them")
 
 
 def _print_entries(entries: tuple[PlanEntry, ...], plan: Plan) -> None:

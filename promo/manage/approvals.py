@@ -333,7 +333,8 @@ def review(engine: Engine, campaign: str | None = None) -> list[Waiting]:
         rows = list(session.scalars(query.order_by(PostRow.due_at, PostRow.id)))
         found = decisions(session, [row.id for row in rows])
         names = {row.campaign_id for row in rows if row.campaign_id}
-        zones = dict(session.execute(select(Campaign.id, Campaign.timezone).where(Campaign.id.in_(names))).tuples().all())
+        zones = dict(session.execute(select(Campaign.id, Campaign.timezone)
+                                     .where(Campaign.id.in_(names))).tuples().all())
         rules = {name: policies(session, name) for name in names}
     return [waiting_view(row, rules.get(row.campaign_id or "", {}).get(row.announcement or ""), found[row.id],
                          zone(zones.get(row.campaign_id or "", "UTC")))

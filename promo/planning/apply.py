@@ -145,7 +145,7 @@ def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
         return _raced(entry, "another apply created it first")  # its row stands
     detail = {"reason": why} if (why := entry.reason or row.reason) else None
     log(session, row.id, "created", actor=actor, to_status=status, now=now, detail=detail)
-    return replace(entry, post_id=row.id, status=status)
+    return replace(entry, post_id=row.id, status=status, awaiting=status == states.AWAITING)
 
 
 def row_values(scheduled: ScheduledPost) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def _change(session: Session, entry: PlanEntry, actor: str, now: datetime) -> Pl
         return _raced(entry, "moved while applying", current)
     if current[0] == states.QUEUED:
         clear_attempt(session, entry.post_id)
-    return replace(entry, status=target)
+    return replace(entry, status=target, awaiting=target == states.AWAITING)
 
 
 def needs_approval(session: Session, post_id: int, rule: Policy | None, values: dict[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """Facebook Page: 63,206 characters (UTF-16 code units); photos up to 4 MB, 10 per post.
 
-promo posts photos only (``/{page-id}/photos``); a video is refused rather than half-supported.
+promo posts photos (``/{page-id}/photos``) and Page videos (the resumable upload, ``facebook_video.py``).
 """
 
 from __future__ import annotations

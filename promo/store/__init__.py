@@ -7,6 +7,11 @@
 - ``states``       the ledger's states and the only moves between them
 - ``ledger``       ``transition(...)``: the only way a post changes state, logged in ``events``
 - ``pauses``, ``meta``, ``login_cache``  the engine's shared facts: pauses, last runs, platform logins
+- ``approvals``    an approval rule, the payload digest an approval binds to, and the decisions so far
+- ``tokens``       connected accounts' tokens, encrypted at rest, and the lease one refresh holds
+- ``quota``        YouTube quota units spent per Google Cloud project and Pacific day (in ``meta``)
+- ``heartbeats``   which workers and beats are alive: one row each in ``processes``
+- ``sqlite_reads`` what ``promo queue``, ``show`` and ``status`` read, with ``sqlite3`` alone
 
 ``from promo.store import states`` stays free of SQLAlchemy. The store never imports the engine,
 planning or the platforms.

@@ -4,7 +4,9 @@ A process beats every ``heartbeat_interval`` seconds (an upsert of its row, keye
 pid) and deletes its row when it stops cleanly. A process killed with SIGKILL cannot: its row stays
 and its ``last_seen`` goes stale. So a process is **alive** while its last beat is at most
 ``LIVENESS_BEATS`` of its own intervals old (``alive``); each row carries its interval, so a reader
-needs no setting. Rows not seen for ``FORGET_AFTER_S`` are deleted by any process's next beat.
+needs no setting. Rows not seen for ``FORGET_AFTER_S`` are deleted by any process's next beat. A
+row gone stale is also how the beat learns that a worker died holding messages for their time
+(``promo.engine.sweeper.requeue_after_process_loss``).
 
 ``Heartbeat`` is the beating thread one process runs (``workers.heartbeat`` starts it in a worker
 and a beat). It opens a connection per beat and holds none between beats, so a pool process forked

@@ -18,9 +18,15 @@ from promo.times import zone
 from tests.cli.conftest import CAMPAIGN, Promo, dump, one_line_error
 
 LA = zone("America/Los_Angeles")
-# The seed campaign (moved to 2027 by the fixture): each announcement's time in Los Angeles.
-SEED_TIMES = {"featurette": "2027-05-29 09:00", "directing-debut": "2027-06-04 10:00", "cast": "2027-06-06 09:00",
+# The seed campaign (moved to 2027 by the fixture): each announcement's event start in Los Angeles, its first
+# post. The featurette's is 07:00: jj-youtube's upload_ahead = "2h" dispatches its upload two hours before the
+# 09:00 announcement (docs/platforms/youtube.md), and the calendar shows the ledger's scheduled_at.
+SEED_TIMES = {"featurette": "2027-05-29 07:00", "featurette-vertical": "2027-05-29 09:30",
+              "directing-debut": "2027-06-04 10:00", "cast": "2027-06-06 09:00",
               "countdown-3": "2027-06-11 00:01", "tonight": "2027-06-13 09:01", "premiere": "2027-06-14 00:01"}
+# Its posts: the featurette on 13 accounts (all but TikTok), its vertical cut on TikTok, then 10, 10, 10, 9
+# (no LinkedIn) and 10 on the ten text accounts.
+SEED_POSTS = 63
 LONG_KEY = "a-very-long-announcement-key-that-a-team-wrote-for-the-season-four-teaser-drop-on-every-network"
 DST_CAMPAIGN = f"""\
 campaign: dst-check
@@ -67,7 +73,7 @@ def visible(text: str) -> list[str]:
 def test_the_seed_is_at_its_los_angeles_wall_clock_times(applied: Promo, project: Path) -> None:
     ran = applied("calendar", "--ics", "seed.ics", "--campaign", "jessica-jones-s3")
     assert ran.code == 0, ran.err
-    assert ran.out == "wrote 6 events (59 posts, zones: America/Los_Angeles) to seed.ics\n"
+    assert ran.out == f"wrote {len(SEED_TIMES)} events ({SEED_POSTS} posts, zones: America/Los_Angeles) to seed.ics\n"
     parsed = feed(project / "seed.ics")
     starts = {str(e["UID"]).split("/")[1].removesuffix("@promo"): e.decoded("DTSTART") for e in parsed.walk("VEVENT")}
     assert {key: f"{at:%Y-%m-%d %H:%M}" for key, at in starts.items()} == SEED_TIMES
@@ -102,7 +108,7 @@ def test_uids_are_stable_across_reapply_and_reexport(applied: Promo, project: Pa
     again = applied("calendar", "--ics", "-", "--per-post").out
     old = {str(e["UID"]): e for e in feed(first).walk("VEVENT")}
     new = {str(e["UID"]): e for e in feed(again).walk("VEVENT")}
-    assert set(new) == set(old) and len(new) == 59
+    assert set(new) == set(old) and len(new) == SEED_POSTS
     moved = new["jessica-jones-s3/directing-debut/jj-x@promo"]
     assert f"{moved.decoded('DTSTART'):%Y-%m-%d %H:%M}" == "2027-06-04 11:30" and int(moved["SEQUENCE"]) == 1
     assert int(new["jessica-jones-s3/premiere/jj-x@promo"]["SEQUENCE"]) == 0
@@ -148,7 +154,7 @@ def test_json_shape(applied: Promo) -> None:
                                       "at", "zone", "url"}
     assert entry["posts"][0]["uid"] == "jessica-jones-s3/premiere/jj-x@promo"
     written = applied("calendar", "--ics", "all.ics", "--json").json
-    assert written == {"file": "all.ics", "events": 6, "posts": 59, "zones": [LA.key]}
+    assert written == {"file": "all.ics", "events": len(SEED_TIMES), "posts": SEED_POSTS, "zones": [LA.key]}
 
 
 def test_the_default_is_this_week_in_the_campaigns_zone(applied: Promo) -> None:

@@ -21,8 +21,9 @@ def test_apply_plans_writes_and_is_idempotent(promo: Promo, store_url: str) -> N
     assert first.json["applied"] is True
     entry = first.json["created"][0]
     assert set(entry) == {"post_id", "campaign", "announcement", "account", "platform", "scheduled_at",
-                          "status", "changes", "reason"}
+                          "status", "changes", "reason", "awaiting_approval"}
     assert entry["post_id"] and entry["scheduled_at"].endswith(("-07:00", "-08:00"))
+    assert not any(e["awaiting_approval"] for e in first.json["created"])  # the seed has no approval rule
     before = counts(store_url)
     again = promo("apply", CAMPAIGN)
     assert again.code == 0

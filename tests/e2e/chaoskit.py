@@ -323,6 +323,7 @@ class Stay:
     due: float  # the claim's due time: its message's ETA
     left: float = float("inf")
     left_by: str = ""  # the action that ended it
+    started: float = float("inf")  # when it moved to ``publishing`` (its call could go out from then on)
 
 
 @dataclass
@@ -398,3 +399,5 @@ def _follow(post: PostHistory, at: float, action: str, to_status: str | None, de
         post.stays.append(Stay(at, due))
     elif open_stay and to_status is not None and to_status not in IN_FLIGHT:
         post.stays[-1].left, post.stays[-1].left_by = at, action
+    if to_status == "publishing" and post.stays and post.stays[-1].started == float("inf"):
+        post.stays[-1].started = at

@@ -9,8 +9,10 @@ on this database's connections, and the database refusing connections for a whil
 - exactly once: the outbox (one line per publish) and the ledger agree both ways;
 - every post ``published``;
 - every post out within ``BOUND_S`` of its time, or of the broker's (or the database's) return,
-  whichever is later; a post in flight when a worker, a beat or a database connection died may
-  take its lease (F4) or the publish time limit and a lookup (F5), plus ``BOUND_S``;
+  whichever is later; a post in flight when a process died may take that death's detection bound
+  instead (``_loss_bound``: a pool process's death is known at once, a worker's or a beat's once
+  its heartbeat is stale), plus ``BOUND_S``; one in flight when the database went away, its lease
+  (F4) or the publish time limit and a look-up (F5);
 - no process exits 0 unless stopped, and none is alive but silent for more than ``STALL_S``.
 
 docs/faults.md gives each fault's measured bound from this test. Reproduce:
@@ -32,6 +34,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from promo.engine.sweeper import OVERDUE_S
 from tests.conftest import POSTGRES_URL, RedisServer
 from tests.e2e.chaoskit import (
     BROKER_FAULTS,
@@ -48,6 +51,7 @@ from tests.e2e.chaoskit import (
     read_outboxes,
 )
 from tests.engine.enginekit import FAST, add_post, engine_env, make_store
+from workers.pool import EXIT_CHECK_S
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -74,19 +78,26 @@ class Step:
     ahead: float = 0.0
 
 
-# A lost claim waits for its lease (queued_lease): the faults that lose claims come a lease apart, so each
-# one's posts show its own bound, not the next fault's rescue (a new broker epoch requeues them all).
+# The faults come apart, so each one's posts show its own bound, not the next fault's rescue (a new broker
+# epoch, or a process taken for lost, requeues every overdue claim). The lease (10 s) is longer than each
+# process death's detection bound, so a post that fell back to its lease would be late.
 STEPS = (Step(4.0, "pool-child", 6), Step(10.0, "flushall", 24), Step(16.0, "redis-restart", 10, 1.2),
          Step(22.0, "worker-main", 8, 1.2), Step(30.0, "beat"), Step(36.0, "pg-terminate", 8),
          Step(42.0, "pg-unreachable"))
 LOSS_FAULTS = ("pool-child", "worker-main", "beat", "pg-terminate", "pg-unreachable")
 BOUND_S = 5.0  # out within this of its time or of the broker's return
+# A worker or beat killed is taken for lost this long after its last heartbeat (promo.engine.sweeper.Lost):
+# three beats missed, and every message it could hold overdue.
+DETECTION_S = max(3 * SETTINGS["heartbeat_interval"],
+                  SETTINGS["heartbeat_interval"] + SETTINGS["dispatch_lookahead"] + OVERDUE_S)
 RECENT_S = 3.0  # a message whose ETA passed longer ago than this was not held by the process that died
 STALL_S = 8.0  # alive but silent for longer than this: a stall
 START_S = 20.0  # a process started on a loaded machine answers within this
 RECONNECT_S = 10.0  # after the broker or the database is back, reconnecting may take this long
 READY_S, DRAIN_S = 45.0, 30.0  # the engine up; then every post out after the last is due
-DETOURS = ("lease-expired", "broker-lost", "timed-out", "unknown", "reconciled", "lookup-failed", "retry-later")
+DETOURS = ("lease-expired", "broker-lost", "worker-lost", "timed-out", "unknown", "reconciled", "lookup-failed",
+           "retry-later")
+PROCESS_FAULTS = ("pool-child", "worker-main", "beat")  # a process died: known at once, or by its heartbeat
 
 
 @pytest.fixture
@@ -234,11 +245,27 @@ def _excuses(post: PostHistory, fault: Fault) -> list[Deadline]:
 
 
 def _loss_bound(stay: Stay, fault: Fault) -> float:
-    """A claim its holder lost waits for its lease (F4); a publish cut off, the time limit and a lookup (F5)."""
-    sweep = float(SETTINGS["sweep_interval"])
+    """The latest a post in flight when ``fault`` struck may go out (before ``BOUND_S``), by what died.
+
+    - a pool process: its worker knows at once (``EXIT_CHECK_S``) and moves the post it ran: not
+      started, dispatched again; started, ``unknown`` and looked up once settled (``http_timeout``)
+      by the first-look tick, then sent again if it is not there: three ticks at most;
+    - a worker's main process or a beat: its heartbeat goes stale (``DETECTION_S`` after its last
+      beat, before the kill), and the next dispatch tick takes its overdue claims back; a post its
+      orphaned pool process had started and that was killed in the call follows F5 (below);
+    - the database (a connection ended, or the server away): a fence that fails past its retries
+      waits for its lease (F4); an outcome that could not be written, the publish time limit, a
+      sweep and the first look-up (F5).
+    """
+    tick, sweep, settle = (float(SETTINGS[k]) for k in ("dispatch_interval", "sweep_interval", "http_timeout"))
+    cut = fault.back + float(SETTINGS["publish_time_limit"]) + 1 + sweep + settle + 3 * tick
+    if fault.kind == "pool-child":
+        return fault.back + EXIT_CHECK_S + settle + 3 * tick + BOUND_S
+    if fault.kind in PROCESS_FAULTS:
+        detected = fault.at + DETECTION_S + 2 * tick
+        return (max(detected, cut) if stay.started <= fault.at else detected) + BOUND_S
     lease = stay.due + float(SETTINGS["queued_lease"]) + sweep
-    cut = fault.back + float(SETTINGS["publish_time_limit"]) + 1 + 2 * sweep + float(SETTINGS["http_timeout"])
-    return max(lease, cut) + float(SETTINGS["dispatch_interval"]) + BOUND_S
+    return max(lease, cut) + tick + BOUND_S
 
 
 class Verdict:

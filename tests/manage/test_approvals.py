@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from promo.engine.dispatch import dispatch
@@ -22,7 +24,7 @@ from promo.planning.apply import apply_plan
 from promo.planning.plan import plan
 from promo.posts import Post, ScheduledPost
 from promo.store import states
-from promo.store.approvals import Policy
+from promo.store.approvals import Decision, Policy, standing
 from promo.store.db import transaction
 from promo.store.tables import Approval, Event, PostRow
 from promo.times import utcnow, zone
@@ -123,7 +125,7 @@ def test_someone_not_on_the_list_is_refused_and_nothing_is_written(engine: Engin
     applied(engine)
     approve(engine, Target(CAMPAIGN, "premiere"), ALICE)
     before = dump(engine)
-    with pytest.raises(NotAnApprover, match="carol@studio.com is not an approver of jessica-jones-s3/countdown"):
+    with pytest.raises(NotAnApprover, match=r"carol@studio\.com is not an approver of jessica-jones-s3/countdown"):
         approve(engine, Target(CAMPAIGN), CAROL)
     with pytest.raises(NotAnApprover):
         reject(engine, Target(post_id=post_id(engine, "premiere")), CAROL)
@@ -267,5 +269,27 @@ def test_no_git_email_or_no_git_says_to_pass_as(tmp_path: Path, monkeypatch: pyt
         resolve_approver(None, {})
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert os.environ["PATH"] == str(tmp_path / "empty")
-    with pytest.raises(NotAnApprover, match="git is not installed to read user.email: pass --as EMAIL"):
+    with pytest.raises(NotAnApprover, match=r"git is not installed to read user\.email: pass --as EMAIL"):
         resolve_approver(None, {})
+
+
+# -- counting, as a property ------------------------------------------------------------------------
+
+PEOPLE = (ALICE, BOB, CAROL, "dan@studio.com")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(("approved", "rejected")),
+                          st.sampled_from(("d1", "d2"))), max_size=12),
+       st.lists(st.sampled_from(PEOPLE), unique=True, max_size=4), st.integers(1, 4))
+def test_each_persons_latest_decision_on_the_digest_counts_once(decided: list[tuple[str, str, str]],
+                                                                listed: list[str], minimum: int) -> None:
+    rule = Policy(approvers=tuple(listed), min=minimum)
+    found = [Decision(1, who, verdict, digest, {}, SOON, "", SOON) for who, verdict, digest in decided]
+    stands = standing(rule, "d1", found)
+    latest = {who: verdict for who, verdict, digest in decided if digest == "d1"}
+    allowed = [who for who in latest if not listed or who in listed]
+    assert sorted(stands.approved) == sorted(who for who in allowed if latest[who] == "approved")
+    assert len(set(stands.approved)) == len(stands.approved)
+    assert stands.satisfied == (len(stands.approved) >= minimum
+                                and not any(latest[who] == "rejected" for who in allowed))
