@@ -10,6 +10,8 @@
     max_lateness = "6h"                   # optional; later than this, a post is held for a person
     timezone = "America/Los_Angeles"      # optional; the zone of times typed for its ad hoc posts
     adapter = "mypkg.adapters:MyAdapter"  # optional; replaces the platform's adapter class (rules stay)
+    slots = ["09:00", "12:30", "18:00"]   # optional; its time-slot queue, wall-clock times in its zone
+    slot_days = ["mon", "tue", "wed"]     # optional; the days slots run on (default: mon to fri)
 
 The credential ``app_password`` is read from ``PROMO_ACCOUNT_JJ_BLUESKY_APP_PASSWORD`` (the name
 upper-cased, every other character turned to ``_``), or from the variable named by
@@ -34,7 +36,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +51,9 @@ from promo.settings import read_toml
 from promo.times import parse_duration, zone
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_COMMON = {"platform", "base_url", "rate_limit", "max_lateness", "adapter", "timezone"}
+_COMMON = {"platform", "base_url", "rate_limit", "max_lateness", "adapter", "timezone", "slots", "slot_days"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SLOT = re.compile(r"^(\d{1,2}):(\d{2})$")
 CLIENT_SECRET = "client_secret"
 ENVIRONMENT, CONNECTED, MISSING = "environment", "connected", "missing"
 
@@ -69,6 +73,14 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class Slots:
+    """An account's time-slot queue: wall-clock ``times`` (sorted) on ``days`` (0 is Monday), in its zone."""
+
+    times: tuple[time, ...]
+    days: frozenset[int] = frozenset(range(5))
+
+
+@dataclass(frozen=True)
 class Account:
     name: str
     platform: str
@@ -83,6 +95,7 @@ class Account:
     connect: Mapping[str, Any] = field(default_factory=dict)  # how to connect: client_id, token_url, ...
     app_secret: SecretStr | None = None  # the connecting app's client secret (environment only)
     connected: bool = False  # credentials came from the store (``with_connection``)
+    slots: Slots | None = None  # its time-slot queue (``slots``, ``slot_days``), if it declares one
 
     @property
     def source(self) -> str:
@@ -176,7 +189,7 @@ def _account(path: Path, name: str, body: Any, env: Mapping[str, str]) -> Accoun
         raise ConfigError(f"{where}: adapter should be \"module:Class\", got {adapter!r}")
     return Account(name, spec.name, base_url, options, credentials, rate, lateness, str(adapter) if adapter else None,
                    _timezone(where, body.get("timezone")), _variables(spec, body), _connect(where, spec, body),
-                   _client_secret(name, spec, body, env))
+                   _client_secret(name, spec, body, env), slots=parse_slots(where, body))
 
 
 def _connect(where: str, spec: PlatformSpec, body: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +259,39 @@ def _timezone(where: str, value: Any) -> str | None:
         return zone(str(value)).key
     except ValueError as exc:
         raise ConfigError(f"{where}: timezone: {exc}") from None
+
+
+def parse_slots(where: str, body: Mapping[str, Any]) -> Slots | None:
+    """``slots`` (``"HH:MM"`` texts) and ``slot_days`` (``"mon"``...``"sun"``); one line naming what is wrong."""
+    if "slots" not in body:
+        if "slot_days" in body:
+            raise ConfigError(f"{where}: slot_days needs slots (e.g. slots = [\"09:00\", \"18:00\"])")
+        return None
+    texts = _texts(where, "slots", body["slots"], 'slots = ["09:00", "12:30", "18:00"]')
+    times = [_slot_time(where, text) for text in texts]
+    days = _texts(where, "slot_days", body.get("slot_days", list(WEEKDAYS[:5])), 'slot_days = ["mon", "fri"]')
+    for day in days:
+        if day.lower() not in WEEKDAYS:
+            raise ConfigError(f"{where}: slot_days: unknown day {day!r} (use {', '.join(WEEKDAYS)})")
+    for name, values in (("slots", [t.strftime("%H:%M") for t in times]), ("slot_days", [d.lower() for d in days])):
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            raise ConfigError(f"{where}: {name}: {', '.join(twice)} given more than once")
+    return Slots(tuple(sorted(times)), frozenset(WEEKDAYS.index(d.lower()) for d in days))
+
+
+def _texts(where: str, key: str, value: Any, example: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} should be a non-empty list of texts ({example}), got {value!r}")
+    return [v.strip() for v in value]
+
+
+def _slot_time(where: str, text: str) -> time:
+    found = _SLOT.match(text)
+    hour, minute = (int(found.group(1)), int(found.group(2))) if found else (-1, -1)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ConfigError(f"{where}: slots: {text!r} is not a time of day (HH:MM, 00:00 to 23:59)")
+    return time(hour, minute)
 
 
 def _base_url(where: str, value: Any) -> str | None:

@@ -184,12 +184,16 @@ class Problem:
 
 @dataclass(frozen=True)
 class Report:
-    """The result of checking a post: the first part's length against its limit, and all problems."""
+    """The result of checking a post: the first part's length against its limit, and all problems.
+
+    ``notes`` are what a person should know but that does not stop the post (an unaudited TikTok app
+    posts privately): shown by preview, never a reason to refuse."""
 
     platform: str
     length: int
     limit: int
     problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

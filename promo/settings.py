@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     token_refresh_interval: float = Field(
         60.0, gt=0, le=86400, description="seconds between the beat's looks for connected tokens due a refresh",
     )
+    recurrence_horizon_days: int = Field(
+        30, ge=1, le=366, description="days ahead a recurring announcement's occurrences are written to the ledger",
+    )
     # The media host (docs/media-host.md): where networks that fetch media by URL get it from.
     media_host_bucket: str | None = Field(None, description="S3-compatible bucket for media fetched by URL")
     media_host_endpoint_url: str | None = Field(None, description="S3 endpoint (R2, MinIO...); none: AWS S3")

@@ -47,6 +47,7 @@ NUMBERS: dict[str, tuple[bool, float, bool, float]] = {
     "heartbeat_interval": (False, 0, False, 600),
     "token_refresh_fraction": (False, 0, False, 0.9), "token_refresh_days": (False, 0, False, 365),
     "token_warn_days": (False, 0, True, 365), "token_refresh_interval": (False, 0, False, 86400),
+    "recurrence_horizon_days": (True, 1, True, 366),
     "media_host_url_ttl": (False, 600, True, 604800),
 }
 PATHS = ("home", "config_file", "templates_dir")

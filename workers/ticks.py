@@ -20,7 +20,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import Celery
 
@@ -31,6 +31,8 @@ from promo.engine.sweeper import lost_processes, requeue_after_broker_loss, requ
 from promo.engine.sweeper import sweep as sweep_ledger
 from promo.errors import ConfigError
 from promo.manage.connections import refresh_due
+from promo.manage.notify import DELIVERY_BATCH, MAX_TIMEOUT_S, TICK_BUDGET_S, notify_tick
+from promo.planning.recurrence import extend_recurrences
 from promo.settings import Settings
 from promo.store.db import SQLITE_BUSY_TIMEOUT_MS, transaction
 from promo.times import utcnow
@@ -46,6 +48,8 @@ LEDGER_TICK_STUCK_S = 2 * SQLITE_BUSY_TIMEOUT_MS / 1000
 REFRESH_ACCOUNTS_BOUND = 20
 # Look-ups per first-look tick: it runs every dispatch_interval, beside (never inside) the dispatcher.
 FIRST_LOOK_BATCH = 10
+# Seconds between the recurrence tick's runs: an hour is early enough for a horizon counted in days.
+RECURRENCE_INTERVAL_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,40 @@ def refresh(beat: Beat) -> None:
                     f" ({result.detail})" if result.detail else "")
 
 
+def recurrence(beat: Beat) -> None:
+    """Write recurring announcements' occurrences as they come inside the horizon (docs/recurrence.md)."""
+    rt = beat.runtime()
+    for done in extend_recurrences(rt.db, rt.accounts, rt.settings.templates_dir, now=utcnow(),
+                                   horizon=timedelta(days=rt.settings.recurrence_horizon_days)):
+        if done.created:
+            events.info("recurrence: %s: %s occurrences written", done.campaign, done.created)
+        elif done.skipped:
+            log.warning("recurrence: %s skipped: %s", done.campaign, done.skipped)
+
+
+_notify_error: list[str] = []  # the [notify] mistake last logged: once per change of promo.toml, not every turn
+
+
+def notify(beat: Beat) -> None:
+    """Derive lifecycle notifications from the event log and deliver the due ones (docs/notifications.md).
+
+    No ``[notify]`` in promo.toml: returns before touching the store. A mistake in it is one line in
+    the log (once), never a crash of the beat.
+    """
+    rt = beat.runtime()
+    try:
+        notify_tick(rt.db, rt.settings.config_file)
+    except ConfigError as exc:
+        if _notify_error != [str(exc)]:
+            log.error("notifications: %s", exc)
+            _notify_error[:] = [str(exc)]
+
+
+def _notify_stuck(_: Settings) -> float:
+    """A turn starts no delivery after ``TICK_BUDGET_S``; the last one is bounded by its timeouts."""
+    return LEDGER_TICK_STUCK_S + TICK_BUDGET_S + 3 * MAX_TIMEOUT_S + DELIVERY_BATCH
+
+
 def _refresh_stuck(settings: Settings) -> float:
     """One token request per connected account, each bounded by ``http_timeout``; a few at most."""
     return LEDGER_TICK_STUCK_S + REFRESH_ACCOUNTS_BOUND * settings.http_timeout
@@ -192,4 +230,6 @@ TICKS: tuple[Tick, ...] = (
     Tick("reconcile", lambda s: s.sweep_interval, _reconcile_stuck, reconcile),
     Tick("first-look", lambda s: s.dispatch_interval, _first_look_stuck, first_look),
     Tick("refresh", lambda s: s.token_refresh_interval, _refresh_stuck, refresh),
+    Tick("recurrence", lambda s: RECURRENCE_INTERVAL_S, _ledger_stuck, recurrence),
+    Tick("notify", lambda s: s.dispatch_interval, _notify_stuck, notify),
 )

@@ -18,6 +18,7 @@ from promo.campaigns.approval import in_force, read_approval
 from promo.campaigns.kinds import FieldProblem, Kinds
 from promo.campaigns.media import MediaReader, read_media
 from promo.campaigns.model import MEDIA_OVERFLOW, OVERFLOW_POLICIES, Announcement, Approval, Campaign, Override
+from promo.campaigns.recurrence import KEY_ROOM, RecurrenceProblem, Repeat, parse_repeat
 from promo.campaigns.timing import TimeSpec, parse_spec, resolve, resolve_relative
 from promo.campaigns.yamlfile import YamlList, YamlMap, read_yaml
 from promo.errors import CampaignError
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 TOP_KEYS = ("campaign", "name", "timezone", "fields", "accounts", "defaults", "approval", "announcements")
 ANNOUNCEMENT_KEYS = ("key", "kind", "at", "fields", "not_before", "max_lateness", "media", "thread",
-                     "platforms", "accounts", "text", "approval")
+                     "platforms", "accounts", "text", "approval", "repeat", "variants")
 DEFAULT_KEYS = ("max_lateness", "platforms")
 OVERRIDE_KEYS = ("skip", "text", "thread", "overflow", "media")
 
@@ -194,6 +195,7 @@ def _announcement(reader: _Reader, key: str, body: YamlMap, shared: YamlMap, acc
     text = body.get("text")
     if text is not None and not isinstance(text, str):
         raise reader.fail("expected text (a template string)", body.line_of("text"), f"{where}text")
+    repeat = _repeat(reader, key, body, schedule[key])
     return Announcement(
         key, kind, fields, schedule[key], not_before,
         _lateness(reader, body, where, default_lateness),
@@ -201,7 +203,53 @@ def _announcement(reader: _Reader, key: str, body: YamlMap, shared: YamlMap, acc
                    f"{where}media"),
         thread or (), _overrides(reader, body, where, default_overrides), body.line, own, text, lines,
         in_force(read_approval(reader.file, body.get("approval"), body.line_of("approval"), where, reader.approval)),
+        repeat, _variants(reader, kind, body, {**shared, **reader.mapping(body.get("fields"), body.line, where)},
+                          where) if repeat else (),
     )
+
+
+def _repeat(reader: _Reader, key: str, body: YamlMap, start: Any) -> Repeat | None:
+    """``repeat:`` (promo.campaigns.recurrence); ``variants:`` without it is a mistake."""
+    where = f"announcements.{key}."
+    if body.get("repeat") is None:
+        if body.get("variants") is not None:
+            raise reader.fail("variants rotate across occurrences: add repeat: too", body.line_of("variants"),
+                              f"{where}variants")
+        return None
+    if body.get("not_before") is not None:
+        raise reader.fail("a recurring announcement cannot have not_before (each occurrence is its own time)",
+                          body.line_of("not_before"), f"{where}not_before")
+    if len(key) > KEY_ROOM:
+        raise reader.fail(f"a recurring announcement's key is at most {KEY_ROOM} characters", body.line_of("key"),
+                          f"{where}key")
+    try:
+        return parse_repeat(body["repeat"], reader.tz, start)
+    except RecurrenceProblem as exc:
+        raise reader.fail(str(exc), body.line_of("repeat"), f"{where}repeat") from None
+
+
+def _variants(reader: _Reader, kind: str, body: YamlMap, merged: dict[str, Any], where: str) -> tuple[Any, ...]:
+    """``variants:``: a list of texts (each replaces the template) or of field sets (each over the fields)."""
+    value = body.get("variants")
+    if value is None:
+        return ()
+    line = body.line_of("variants")
+    if not isinstance(value, YamlList) or not value:
+        raise reader.fail("expected a list of texts or of field sets", line, f"{where}variants")
+    found: list[Any] = []
+    for index, item in enumerate(value):
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, YamlMap):
+            try:
+                found.append(reader.kinds.validate(kind, {**merged, **item}))
+            except FieldProblem as problem:
+                raise reader.fail(f"{problem.message} (kind {kind})", value.line_of(index),
+                                  f"{where}variants.{index}.{problem.field}") from None
+        else:
+            raise reader.fail(f"a variant is a text or a mapping of fields, got {_shown(item)}",
+                              value.line_of(index), f"{where}variants.{index}")
+    return tuple(found)
 
 
 def _fields(reader: _Reader, kind: str, body: YamlMap, shared: YamlMap, where: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from promo.campaigns.recurrence import Repeat
 from promo.posts import Media
 from promo.store.approvals import Policy as Approval  # the rule as the ledger keeps it
 
@@ -56,6 +57,8 @@ class Announcement:
     text: str | None = None                 # inline template for every platform
     lines: Mapping[str, int] = field(default_factory=dict)   # where text, thread items... are
     approval: Approval | None = None        # who must approve its posts (the campaign's, or its own)
+    repeat: Repeat | None = None            # ``repeat:``: an RRULE from scheduled_at (promo.campaigns.recurrence)
+    variants: tuple[Any, ...] = ()          # ``variants:``: texts (str) or field sets (dict) rotated per occurrence
 
     def override_for(self, platform: str, account: str) -> Override:
         """Platform override, then the account's on top of it."""

@@ -55,6 +55,7 @@ class RenderedPost:
             "limit": self.report.limit,
             "ok": self.report.ok,
             "problems": [p.to_dict() for p in self.report.problems],
+            "notes": list(self.report.notes),
             "thread": [part.text for part in post.thread],
             "media": [media_entry(m) for m in post.media],
         }

@@ -4,8 +4,8 @@ Each command lives in the module named for what it is about (``COMMANDS`` maps n
 ``authoring`` (init, preview, check), ``planning`` (apply), ``posts`` (queue, show, cancel,
 reschedule, post), ``calendar`` (calendar), ``approvals`` (review, approve, reject), ``store``
 (migrate), ``engine`` (run, worker, beat), ``operations`` (status, pause, resume, retry, resolve),
-``monitoring`` (metrics), ``demo``, ``accounts`` (accounts and its check, connect, refresh and
-rotate-key) and ``config``.
+``monitoring`` (metrics), ``notify`` (notify list and retry), ``demo``, ``accounts`` (accounts and its
+check, connect, refresh and rotate-key) and ``config``.
 ``common`` holds what they share, ``display`` the drawing several of them use, ``events`` the lines
 the engine's commands print. A module is imported only when one of its commands runs, so
 ``promo --help`` stays fast.
@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "reschedule": "promo.cli.posts:reschedule",
     "post": "promo.cli.posts:post",
     "calendar": "promo.cli.calendar:calendar",
+    "slots": "promo.cli.slots:slots",
     # approvals
     "review": "promo.cli.approvals:review",
     "approve": "promo.cli.approvals:approve",
@@ -50,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "retry": "promo.cli.operations:retry",
     "resolve": "promo.cli.operations:resolve",
     "metrics": "promo.cli.monitoring:metrics",
+    "notify": "promo.cli.notify:notify",
     "demo": "promo.cli.demo:demo",
     # accounts and settings
     "accounts": "promo.cli.accounts:accounts",
@@ -67,6 +69,7 @@ SUMMARIES: dict[str, str] = {
     "reschedule": "Move a post that has not been sent.",
     "post": "Queue an ad hoc post for one account.",
     "calendar": "Posts by day in the terminal, or an iCalendar feed (--ics) for Outlook and Google.",
+    "slots": "Each account's time slots: the next free and taken ones.",
     "review": "Posts waiting for approval, and what changed since their last approval.",
     "approve": "Approve the waiting posts of a campaign, an announcement or one post.",
     "reject": "Reject posts: they wait for approval, the rejection as their reason.",
@@ -80,6 +83,7 @@ SUMMARIES: dict[str, str] = {
     "retry": "Send a failed post again.",
     "resolve": "Settle an unknown post: published (with its URL) or not.",
     "metrics": "Serve Prometheus metrics read from the store.",
+    "notify": "Signed webhook notifications of post and campaign events: list, retry.",
     "demo": "Publish the Jessica Jones seed campaign to a local outbox.",
     "accounts": "List the configured accounts; 'accounts check' verifies them.",
     "config": "Show the effective settings, secrets masked.",

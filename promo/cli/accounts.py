@@ -11,6 +11,8 @@ import click
 
 from promo.cli.common import NAME, App, emit_json, json_option, pass_app
 
+STORE_UNREACHABLE = 4  # as ``promo status``: the database cannot be reached (the listing is still printed)
+
 
 @click.group(invoke_without_command=True)
 @json_option
@@ -19,6 +21,9 @@ from promo.cli.common import NAME, App, emit_json, json_option, pass_app
 def accounts(ctx: click.Context, app: App, as_json: bool) -> None:
     """List the configured accounts: platform, API base URL, where the credentials come from
     (environment, connected or missing), and a connected account's scopes and token expiry.
+
+    When the database cannot be reached, the accounts are still listed (a source only a connection
+    could give shows as unknown), one warning line on stderr names the problem, and it exits 4.
 
     \b
     Example:
@@ -29,26 +34,30 @@ def accounts(ctx: click.Context, app: App, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from promo.manage.accounts import ahead_of, describe_all
+    from promo.manage.accounts import ahead_of, list_accounts
 
     settings = app.settings
     ahead = ahead_of(settings.token_refresh_fraction, settings.token_refresh_days)
-    rows = describe_all(app.accounts, app.engine if app.accounts else None, warn_days=settings.token_warn_days,
-                        ahead=ahead)
+    rows, problem = list_accounts(app.accounts, lambda: app.engine, warn_days=settings.token_warn_days, ahead=ahead)
     if as_json:
         emit_json(rows)
-        return
-    if not rows:
-        click.echo(f"no accounts in {app.settings.config_file}")
-    for row in rows:
-        click.echo(_account_line(row))
+    else:
+        if not rows:
+            click.echo(f"no accounts in {app.settings.config_file}")
+        for row in rows:
+            click.echo(_account_line(row))
+    if problem is not None:
+        click.echo(f"warning: {problem}", err=True)
+        raise SystemExit(STORE_UNREACHABLE)
 
 
 def _account_line(row: dict[str, Any]) -> str:
     """``jj-x  x  https://api.x.com  connected  scopes tweet.read ...  expires 2026-...``."""
     zone = f"  {row['timezone']}" if row["timezone"] else ""
     line = f"{row['name']}  {row['platform']}  {row['base_url'] or '-'}{zone}  {row['source']}"
-    if row["source"] == "connected":
+    if row["source"] == "unknown":
+        line += "  (connected tokens unread: the database is unreachable)"
+    elif row["source"] == "connected":
         line += f"  scopes {' '.join(row['scopes']) or '-'}  expires {row['expires_at'] or 'never'}"
     else:
         creds = [f"{name} {state}" + (f": set {row['variables'][name]}" if state == "missing" else "")
@@ -64,7 +73,9 @@ def _account_line(row: dict[str, Any]) -> str:
 def check(app: App, name: str | None, as_json: bool) -> None:
     """Verify each account's credentials (environment or connected) with one read-only call. Never posts.
 
-    An account that passes loses its credentials flag ('promo status' stops showing it). The media
+    An account that passes loses its credentials flag ('promo status' stops showing it). A TikTok
+    account's creator_info and a Reddit account's subreddit rules are cached in the store, and
+    'promo apply' checks posts against them (docs/accounts.md#cached-platform-rules). The media
     host (docs/media-host.md), when configured or needed, is checked too: reachable, writable, presigns.
     Exits 1 if any account fails.
 
@@ -86,6 +97,7 @@ def check(app: App, name: str | None, as_json: bool) -> None:
         for result in results:
             mark = "ok  " if result["ok"] else "FAIL"
             cleared = " (credentials flag cleared)" if result["flag_cleared"] else ""
+            cleared += " (cached for 'promo apply')" if result.get("cached") else ""
             source = ", connected" if result["source"] == "connected" else ""
             click.echo(f"{mark} {result['name']} ({result['platform']}{source}): {result['detail']}{cleared}")
     if not all(r["ok"] for r in results):

@@ -173,6 +173,8 @@ def _print_full(rendered: Iterable[RenderedPost]) -> None:
                                     f"{report.length}/{report.limit}  ", verdict))
             for problem in report.problems:
                 out.print(Text(f"    {problem.message}", style="red"), soft_wrap=True)
+            for line in (line for note in report.notes for line in wrap_text(f"note: {note}", out.width - 4)):
+                out.print(Text(indent + line, style="yellow"), soft_wrap=True)
             for line in _body_lines(post, out.width - len(indent)):
                 out.print(Text(indent + line if line else ""), soft_wrap=True)
         out.print()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -31,7 +32,8 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
     The plan lists new, changed (and what changed), cancelled (no longer in the file) and locked
     posts (already sent: an edit never re-queues them). Applying the same file twice changes nothing.
     Before writing, it warns (on stderr, and under "warnings" with --json) about posts already late
-    and about accounts whose credentials are missing. Answering no at the prompt exits 1.
+    and about accounts whose credentials are missing. TikTok and Reddit posts are checked against
+    what 'promo accounts check' cached, shown as notes ("notes" with --json). Answering no exits 1.
 
     \b
     Example:
@@ -40,19 +42,19 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
         promo apply examples/jessica-jones-s3.yaml --json --yes
     """
     try:
-        plan = plan_campaign_file(app.engine, campaign, app.accounts, app.settings.templates_dir)
+        plan = plan_campaign_file(app.engine, campaign, app.accounts, app.settings.templates_dir,
+                                  horizon=timedelta(days=app.settings.recurrence_horizon_days))
     except RulesBroken as broken:
         report_broken(broken)
         raise SystemExit(1) from None
-    warnings = _warnings(app, plan)
+    warnings, notes = _warnings(app, plan), _notes(app, plan)
     if as_json and (dry_run or not plan.writes):
-        emit_json({**plan.to_dict(), "applied": False, "warnings": warnings})
+        emit_json({**plan.to_dict(), "applied": False, "warnings": warnings, "notes": notes})
         return
     asking = not (yes or as_json or dry_run) and plan.writes and interactive()
     if not as_json:
         _print_plan(plan, dry_run, show_summary=asking or dry_run or not plan.writes)
-        for line in warnings:
-            click.echo(f"warning: {line}", err=True)
+        _print_lines(notes, warnings)
     if dry_run or not plan.writes:
         return
     if asking and not click.confirm("Apply this plan?"):
@@ -60,7 +62,7 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
         raise SystemExit(1)
     result = apply_plan(app.engine, plan)
     if as_json:
-        emit_json({**result.to_dict(), "applied": True, "warnings": warnings})
+        emit_json({**result.to_dict(), "applied": True, "warnings": warnings, "notes": notes})
     else:
         _print_result(plan, result, asked=asking)
 
@@ -75,6 +77,22 @@ def _warnings(app: App, plan: Plan) -> list[str]:
     used = {e.account for e in plan.entries if e.action in ("created", "changed", "unchanged")}
     accounts = [app.accounts[name] for name in sorted(used) if name in app.accounts]
     return late_warnings(plan, app.accounts, app.settings, utcnow()) + credential_warnings(accounts, app.engine)
+
+
+def _print_lines(notes: list[str], warnings: list[str]) -> None:
+    """Notes with the plan (stdout), then the warnings (stderr)."""
+    for line in notes:
+        click.echo(f"note: {line}")
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _notes(app: App, plan: Plan) -> list[str]:
+    """What TikTok and Reddit told 'promo accounts check' about the accounts the plan posts to (docs/accounts.md)."""
+    from promo.planning.facts import cached_notes
+
+    used = sorted({e.account for e in plan.entries if e.action in ("created", "changed", "unchanged")})
+    return cached_notes(app.engine, [app.accounts[name] for name in used if name in app.accounts])
 
 
 def _print_plan(plan: Plan, dry_run: bool, *, show_summary: bool) -> None:

@@ -181,28 +181,42 @@ def reschedule(app: App, post_id: int, at: str, allow_past: bool, as_json: bool)
 @click.command()
 @click.argument("text", type=POST_TEXT)
 @click.option("--account", "-a", "account_name", required=True, type=NAME, help="Account name from promo.toml.")
-@click.option("--at", "at", default="now", show_default=True, type=TIME,
-              help="When: ISO 8601 (without an offset, read in the account's zone), now+2h, +15m.")
+@click.option("--at", "at", default=None, type=TIME,
+              help="When: ISO 8601 (without an offset, read in the account's zone), now+2h, +15m. [default: now]")
+@click.option("--next-slot", is_flag=True,
+              help="Take the account's next free slot (slots in promo.toml; see docs/slots.md) instead of --at.")
 @allow_past_option
 @json_option
 @pass_app
-def post(app: App, text: str, account_name: str, at: str, allow_past: bool, as_json: bool) -> None:
+def post(app: App, text: str, account_name: str, at: str | None, next_slot: bool, allow_past: bool,
+         as_json: bool) -> None:
     """Queue an ad hoc post for one account, checked against its platform's rules first.
 
     A time without an offset is read in the account's zone (``timezone`` in promo.toml), else the
-    configured one. A time in the past needs --allow-past.
+    configured one. A time in the past needs --allow-past. --next-slot takes the account's first
+    slot at least a minute from now that no post (other than a cancelled or failed one) holds.
 
     \b
     Example:
         promo post -a jj-x --at now+15m "Tonight: Jessica Jones season 3"
         promo post --account jj-mastodon --at "2031-06-14 09:00" "Season 4 is out now"
+        promo post --account jj-mastodon --next-slot "Stream Jessica Jones season 3 now"
     """
-    from promo.manage.posts import create_adhoc
-
+    if next_slot and at is not None:
+        raise click.UsageError("--next-slot and --at exclude each other; give one")
     account = app.account(account_name)
     tz = app.account_zone(account)
-    view = create_adhoc(app.engine, account, text, app.moment(at, tz, allow_past=allow_past), actor="cli")
+    if next_slot:
+        from promo.manage.slots import post_in_next_slot
+
+        view = post_in_next_slot(app.engine, account, text, tz, actor="cli")
+    else:
+        from promo.manage.posts import create_adhoc
+
+        view = create_adhoc(app.engine, account, text, app.moment(at or "now", tz, allow_past=allow_past),
+                            actor="cli")
     if as_json:
         emit_json(view.to_dict(tz))
         return
-    click.echo(f"post {view.id} scheduled for {view.account} at {when(view.scheduled_at, tz)} ({tz.key})")
+    slot = " (next free slot)" if next_slot else ""
+    click.echo(f"post {view.id} scheduled for {view.account} at {when(view.scheduled_at, tz)}{slot} ({tz.key})")

@@ -8,18 +8,24 @@ with a warning ``token_warn_days`` ahead of an expiry promo cannot refresh away.
 store's readable columns only (no key needed); checking decrypts the tokens (``PROMO_SECRET_KEY``).
 
 A passing check clears the account's credentials flag in the store (``promo status`` stops showing
-it); it leaves a rate-limit block alone, which ends by itself at its reset time.
+it); it leaves a rate-limit block alone, which ends by itself at its reset time. It also caches what
+the platform said that ``promo apply`` checks posts against (TikTok's creator_info, a subreddit's
+rules: ``promo.planning.facts``).
+
+Listing (``list_accounts``) survives a store it cannot read: the accounts from promo.toml and the
+environment are still described, and one line says the connected tokens could not be read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from promo.accounts import CONNECTED, ENVIRONMENT, MISSING, Account, with_connection
 from promo.engine.ratelimits import clear_flag
 from promo.errors import PromoError
+from promo.planning.facts import save_facts
 from promo.platforms.base import build_adapter
 from promo.platforms.mediahost import needs_host
 from promo.platforms.oauth import CONNECTABLE, flow_for
@@ -35,11 +41,14 @@ if TYPE_CHECKING:
     from promo.platforms.mediahost import MediaHost
 
 DAY = timedelta(days=1)
+UNKNOWN = "unknown"  # the store could not be read, and only a connection could have supplied the credentials
 
 
-def credential_states(account: Account) -> dict[str, str]:
-    """``{"access_token": "set" | "missing"}``: never the values."""
-    return {c: ("set" if c in account.credentials else "missing") for c in account.spec.credentials}
+def credential_states(account: Account, source: str | None = None) -> dict[str, str]:
+    """``{"access_token": "set" | "missing"}``: never the values. A connected account's are ``connected``
+    (its tokens are in the store); ``unknown`` when the store could not be read."""
+    unset = {CONNECTED: CONNECTED, UNKNOWN: UNKNOWN}.get(source or "", "missing")
+    return {c: ("set" if c in account.credentials else unset) for c in account.spec.credentials}
 
 
 def credential_variables(account: Account) -> dict[str, str]:
@@ -73,25 +82,28 @@ def _or_connect(account: Account) -> str:
     return f" or 'promo accounts connect {account.name}'" if account.platform in CONNECTABLE else ""
 
 
-def source_of(account: Account, stored: store.StoredToken | None) -> str:
-    """``environment`` (takes precedence), ``connected`` (the store) or ``missing``."""
+def source_of(account: Account, stored: store.StoredToken | None, *, store_read: bool = True) -> str:
+    """``environment`` (takes precedence), ``connected`` (the store) or ``missing``; ``unknown`` when the
+    store could not be read and the account could have been connected."""
     if account.in_environment:
         return ENVIRONMENT
-    return CONNECTED if stored is not None or account.connected else MISSING
+    if stored is not None or account.connected:
+        return CONNECTED
+    return UNKNOWN if not store_read and account.platform in CONNECTABLE else MISSING
 
 
 def describe(account: Account, stored: store.StoredToken | None = None, *, warn_days: float = 7.0,
-             ahead: Ahead | None = None, now: datetime | None = None) -> dict[str, Any]:
+             ahead: Ahead | None = None, now: datetime | None = None, store_read: bool = True) -> dict[str, Any]:
     """What may be shown about an account: platform, API base URL, zone, where its credentials come
     from and which are set, and for a connected one its scopes, expiry and any warning."""
-    source = source_of(account, stored)
+    source = source_of(account, stored, store_read=store_read)
     row: dict[str, Any] = {
         "name": account.name,
         "platform": account.platform,
         "base_url": account.base_url or account.spec.default_base_url,
         "timezone": account.timezone,
         "source": source,
-        "credentials": credential_states(account),
+        "credentials": credential_states(account, source),
         "variables": credential_variables(account),
         "scopes": [], "expires_at": None, "status": None, "refreshable": None, "warning": None,
     }
@@ -139,6 +151,31 @@ def describe_all(accounts: Mapping[str, Account], engine: Engine | None, *, warn
             for name, account in accounts.items()]
 
 
+def list_accounts(accounts: Mapping[str, Account], open_store: Callable[[], Engine], *, warn_days: float = 7.0,
+                  ahead: Ahead | None = None, now: datetime | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """``promo accounts``: every account described, and None; or, when the store cannot be opened or
+    read, every account from promo.toml and the environment (``unknown`` where only the store could
+    tell) and the one line saying so, with the database's problem and the next step."""
+    if not accounts:
+        return [], None
+    try:
+        rows = stored_tokens(open_store())
+    except Exception as exc:  # the database being down is a finding: the listing goes on without it
+        return ([describe(a, None, warn_days=warn_days, ahead=ahead, now=now, store_read=False)
+                 for a in accounts.values()], store_problem(exc))
+    return [describe(account, rows.get(name), warn_days=warn_days, ahead=ahead, now=now)
+            for name, account in accounts.items()], None
+
+
+def store_problem(exc: BaseException) -> str:
+    """One line: connected tokens unread, why (the driver's first line, which names no password), what next."""
+    cause = getattr(exc, "orig", None) or exc
+    reason = (str(cause).strip().splitlines() or [""])[0][:200]
+    return (f"connected tokens could not be read: the database is unreachable ({type(cause).__name__}: {reason}); "
+            "accounts that only a connection could supply show as unknown: check database_url ('promo config') "
+            "and that the database is running, then run 'promo accounts' again")
+
+
 def connected_accounts(accounts: Mapping[str, Account], engine: Engine,
                        environ: Mapping[str, str] | None = None) -> dict[str, Account]:
     """The accounts with each connected one's stored tokens as credentials (the environment's win)."""
@@ -164,22 +201,33 @@ def verify_accounts(accounts: Iterable[Account], timeout: float, engine: Engine 
     With ``engine``, each passing account's credentials flag is cleared, in one transaction after
     the calls (none is held open during them); ``flag_cleared`` says whether it had one.
     """
-    results = [_verify(account, timeout, home) for account in accounts]
+    checked = [_verify(account, timeout, home) for account in accounts]
+    results = [result for result, _ in checked]
     passed = [result for result in results if result["ok"]]
     if engine is not None and passed:
         with engine.begin() as connection:
             for result in passed:
                 result["flag_cleared"] = clear_flag(connection, result["name"])
+    if engine is not None:
+        now = utcnow()
+        for result, facts in checked:
+            if facts is not None:
+                save_facts(engine, result["name"], result["platform"], facts, now)
+                result["cached"] = True
     return results
 
 
-def _verify(account: Account, timeout: float, home: Path | None = None) -> dict[str, Any]:
+def _verify(account: Account, timeout: float, home: Path | None = None) -> tuple[dict[str, Any], Any]:
+    """The check's row, and what the platform said that is cached (TikTok's creator_info, a subreddit's rules)."""
+    facts = None
     try:
-        detail, ok = build_adapter(account, timeout=timeout, home=home).verify(), True
+        adapter = build_adapter(account, timeout=timeout, home=home)
+        detail, ok = adapter.verify(), True
+        facts = getattr(adapter, "facts", None)
     except PromoError as exc:
         detail, ok = str(exc), False
-    return {"name": account.name, "platform": account.platform, "source": account.source, "ok": ok,
-            "detail": detail, "flag_cleared": False}
+    return ({"name": account.name, "platform": account.platform, "source": account.source, "ok": ok,
+             "detail": detail, "flag_cleared": False, "cached": False}, facts)
 
 
 def check_accounts(accounts: Mapping[str, Account], names: Iterable[str], timeout: float, engine: Engine,
@@ -193,6 +241,7 @@ def check_accounts(accounts: Mapping[str, Account], names: Iterable[str], timeou
     chosen = [merged[name] for name in names]
     results = verify_accounts([a for a in chosen if not _needs_reconnect(a, rows)], timeout, engine, home=home)
     marked = [{"name": a.name, "platform": a.platform, "source": CONNECTED, "ok": False, "flag_cleared": False,
+               "cached": False,
                "detail": _warning(a.name, rows[a.name], 0, utcnow(), Ahead())}
               for a in chosen if _needs_reconnect(a, rows)]
     order = {name: index for index, name in enumerate(names)}

@@ -196,26 +196,37 @@ def create_adhoc(engine: Engine, account: Account, text: str, at: datetime, acto
     """Queue one post outside any campaign. PostInvalid (nothing written) if it breaks a platform rule."""
     if at.tzinfo is None:
         raise ValueError("an ad hoc post needs an aware datetime")
+    post = checked_adhoc(account, text)
+    with transaction(engine) as session:
+        return add_adhoc(session, account, post, at, actor)
+
+
+def checked_adhoc(account: Account, text: str) -> Post:
+    """The ad hoc post for ``account``, checked by its platform's rules (PostInvalid if it breaks one)."""
     post = Post.single(account.platform, account.name, text)
     from promo.platforms.registry import rules_for  # every platform's rules: only when posting, not listing
 
     report = rules_for(account.platform, account.options).check(post)
     if not report.ok:
         raise PostInvalid(report.problems, context=f"{account.name} ({account.platform})")
+    return post
+
+
+def add_adhoc(session: Session, account: Account, post: Post, at: datetime, actor: str) -> PostView:
+    """Write a checked ad hoc post scheduled at ``at`` inside the caller's transaction."""
     lateness = round(account.max_lateness.total_seconds()) if account.max_lateness else None
     payload = post.to_payload()
     now = utcnow()
-    with transaction(engine) as session:
-        row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=None, announcement=None,
-                      kind=ADHOC_KIND, account=account.name, platform=account.platform, payload=payload,
-                      digest=post_digest(payload, at, None, lateness), status=states.SCHEDULED,
-                      scheduled_at=at, due_at=at, max_lateness_s=lateness, attempts=0,
-                      journal={}, created_at=now, updated_at=now)
-        session.add(row)
-        session.flush()
-        log(session, row.id, "created", actor=actor, to_status=states.SCHEDULED, now=now,
-            detail={"adhoc": True})
-        return PostView.of(row)
+    row = PostRow(idempotency_key=new_idempotency_key(), campaign_id=None, announcement=None,
+                  kind=ADHOC_KIND, account=account.name, platform=account.platform, payload=payload,
+                  digest=post_digest(payload, at, None, lateness), status=states.SCHEDULED,
+                  scheduled_at=at, due_at=at, max_lateness_s=lateness, attempts=0,
+                  journal={}, created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    log(session, row.id, "created", actor=actor, to_status=states.SCHEDULED, now=now,
+        detail={"adhoc": True})
+    return PostView.of(row)
 
 
 def _status(session: Session, post_id: int) -> str:

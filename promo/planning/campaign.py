@@ -3,27 +3,32 @@ diff the result against the ledger (``plan``). Used by ``promo apply`` and ``pro
 
 A post that breaks a rule stops planning before the plan is made: ``RulesBroken`` carries every
 such post, and nothing is written. The only ledger read before that is ``planned_quota``: what other
-campaigns' YouTube posts will spend of a project's daily quota, added to this campaign's own need.
+campaigns' YouTube posts will spend of a project's daily quota, added to this campaign's own need,
+and the TikTok creator_info and subreddit rules ``promo accounts check`` cached (``promo.planning.facts``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promo.campaigns import Campaign, load_campaign
 from promo.campaigns.preview import RenderedPost, render_campaign
+from promo.campaigns.recurrence import expand, split_key
 from promo.errors import PromoError
-from promo.planning.plan import Plan, plan
+from promo.planning.facts import check_cached
+from promo.planning.plan import Keep, Plan, plan
 from promo.posts import Post, ScheduledPost
+from promo.times import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from promo.accounts import Account
 
+DEFAULT_HORIZON = timedelta(days=30)  # the recurrence_horizon_days setting's default
 # Moves a campaign's posts in time before planning (``promo demo`` starts them a few seconds from now).
 Retime = Callable[[Campaign, Sequence[ScheduledPost]], tuple[Campaign, list[ScheduledPost]]]
 
@@ -40,22 +45,42 @@ class RulesBroken(PromoError):
 
 
 def plan_campaign_file(engine: Engine, path: Path, accounts: Mapping[str, Account], templates_dir: Path,
-                       *, retime: Retime | None = None) -> Plan:
+                       *, retime: Retime | None = None, now: datetime | None = None,
+                       horizon: timedelta = DEFAULT_HORIZON) -> Plan:
     """What applying the campaign file at ``path`` would do. Reads the ledger, writes nothing.
 
-    Raises ``CampaignError`` / ``TemplateError`` for a bad file and ``RulesBroken`` when a post breaks
-    a platform rule.
+    A recurring announcement (``repeat:``) contributes its occurrences from ``now`` to ``now + horizon``
+    (``materialise``). Raises ``CampaignError`` / ``TemplateError`` for a bad file and ``RulesBroken``
+    when a post breaks a platform rule.
     """
-    campaign = load_campaign(path, accounts, templates_dir)
+    campaign, keep = materialise(load_campaign(path, accounts, templates_dir), now or utcnow(), horizon)
     planned = planned_quota(engine, campaign.id, accounts)
-    rendered = render_campaign(campaign, accounts, templates_dir, planned=planned)
+    rendered = check_cached(engine, render_campaign(campaign, accounts, templates_dir, planned=planned), accounts)
     broken = [item for item in rendered if not item.ok]
     if broken:
         raise RulesBroken(path, broken, len(rendered))
     posts: list[ScheduledPost] = [item.scheduled for item in rendered]
     if retime is not None:
         campaign, posts = retime(campaign, posts)
-    return plan(engine, campaign, posts)
+    return plan(engine, campaign, posts, keep=keep)
+
+
+def materialise(campaign: Campaign, now: datetime, horizon: timedelta) -> tuple[Campaign, Keep | None]:
+    """The campaign with each recurring announcement's occurrences in ``[now, now + horizon]``, and which
+    ledger rows outside that window plan must leave alone: occurrences of a rule still in the file that
+    are past (published, or left to the late-post policy) or beyond the horizon. A rule edited or removed
+    re-plans only what is inside the window; removing the announcement or its ``repeat:`` cancels every
+    unsent occurrence."""
+    recurring = {a.key for a in campaign.announcements if a.repeat is not None}
+    if not recurring:
+        return campaign, None
+    end = now + horizon
+
+    def keep(key: str, _at: datetime) -> bool:
+        base, moment = split_key(key)  # the occurrence's own time (a YouTube upload may be earlier)
+        return moment is not None and base in recurring and not now <= moment <= end
+
+    return expand(campaign, now, horizon), keep
 
 
 def planned_quota(engine: Engine, campaign_id: str, accounts: Mapping[str, Account]) -> dict[tuple[str, date], int]:

@@ -24,7 +24,7 @@ not: it moves into or out of ``awaiting_approval``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -191,8 +191,17 @@ def entries_dict(campaign: str, entries: Sequence[PlanEntry], tz: ZoneInfo, summ
 
 # -- plan ----------------------------------------------------------------------------------------
 
-def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost]) -> Plan:
-    """Compare a campaign's rendered posts with the ledger. Reads only."""
+# A recurring announcement's occurrence not in the file's window that plan leaves alone (past, or past
+# the horizon): called with the row's announcement key and time (``promo.planning.campaign``).
+Keep = Callable[[str, datetime], bool]
+
+
+def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost], *,
+         keep: Keep | None = None) -> Plan:
+    """Compare a campaign's rendered posts with the ledger. Reads only.
+
+    ``keep``: rows (and announcement records) outside the file's window it says to keep are neither
+    cancelled nor removed: a recurring announcement's past occurrences, and those past the horizon."""
     tz = zone(campaign.timezone)
     wanted = _index(campaign, posts)
     with Session(engine) as session:
@@ -204,6 +213,9 @@ def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost])
         stored = {a.key: a for a in session.scalars(
             select(Announcement).where(Announcement.campaign_id == campaign.id))}
         campaign_op = _campaign_op(campaign, stored_campaign)
+        if keep is not None:
+            stored = {k: a for k, a in stored.items() if not keep(k, a.scheduled_at)}
+            rows = {i: r for i, r in rows.items() if i in wanted or not keep(r.announcement or "", r.scheduled_at)}
         announcement_ops = _announcement_ops(campaign, stored)
         rules = {a.key: rule_of(a) for a in campaign.announcements}
         found = decisions(session, [row.id for row in rows.values() if rules.get(row.announcement or "")])

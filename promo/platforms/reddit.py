@@ -9,7 +9,8 @@ Before submitting, the subreddit's own rules are read live (``GET /api/v1/{subre
 and ``/r/{subreddit}/about`` for the kinds of post it takes) and checked
 (``promo.rules.reddit.requirement_problems``): a post they refuse is ``Permanent`` with the reason,
 and nothing is submitted. Preview checks only Reddit's fixed limits (it reads no network);
-``promo accounts check`` shows the subreddit's rules.
+``promo accounts check`` shows the subreddit's rules and caches them (``verify`` leaves them in
+``facts``), and ``promo apply`` checks posts against that copy.
 
 Media go up first, as PRAW does it (an upload lease from ``/api/media/asset.json``, the file POSTed
 to the S3 URL it names, streamed from disk), each URL journaled (``media:0:0``; a video's poster,
@@ -36,7 +37,7 @@ from promo.platforms.boundary import ErrorMap
 from promo.platforms.media import local_path
 from promo.platforms.progress import attempted_at, media_key, part_key, upload_once, was_attempted
 from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
-from promo.rules.reddit import RedditRules, requirement_problems, split, submission_kind
+from promo.rules.reddit import RedditRules, requirement_problems, requirements_summary, split, submission_kind
 from promo.times import iso, utcnow
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ POSTER_SIDE, POSTER_BYTES = 1280, 1_000_000  # the poster made from a video's co
 
 class RedditAdapter(BaseAdapter["requests.Session"]):
     platform = "reddit"
+    facts: dict[str, Any] | None = None  # what ``verify`` read of the subreddit's rules (no secret)
 
     @cached_property
     def error_map(self) -> ErrorMap:
@@ -101,10 +103,23 @@ class RedditAdapter(BaseAdapter["requests.Session"]):
         return self._find(post.parts[0], journal)
 
     def verify(self) -> str:
+        """Who posts where, and the subreddit's rules; ``facts`` keeps them for ``promo accounts check``'s cache."""
         with self.boundary():
             me = self.reddit.user.me()
-            rules = self.reddit.subreddit(self.subreddit_name).post_requirements()
-        return f"u/{me} posting to r/{self.subreddit_name} ({describe_requirements(rules)})"
+        rules, allowed = self.subreddit_rules()
+        self.facts = {"subreddit": self.subreddit_name, "requirements": rules, "allowed": allowed}
+        return f"u/{me} posting to r/{self.subreddit_name} ({requirements_summary(rules, allowed)})"
+
+    def subreddit_rules(self) -> tuple[dict[str, Any], dict[str, bool]]:
+        """The subreddit's ``post_requirements`` and the kinds of post it takes, read now."""
+        with self.boundary():
+            subreddit = self.reddit.subreddit(self.subreddit_name)
+            rules = dict(subreddit.post_requirements())
+            kinds = str(getattr(subreddit, "submission_type", "any") or "any")
+            allowed = {"link": kinds in ("any", "link"), "self": kinds in ("any", "self"),
+                       "image": bool(getattr(subreddit, "allow_images", True)),
+                       "video": bool(getattr(subreddit, "allow_videos", True))}
+        return rules, allowed
 
     # -- submitting -----------------------------------------------------------------------------
     def _media_files(self, part: Part, journal: Journal) -> dict[str, str]:
@@ -128,13 +143,7 @@ class RedditAdapter(BaseAdapter["requests.Session"]):
 
     def _check_subreddit(self, part: Part) -> None:
         """The subreddit's own rules, read now; a post they refuse is Permanent and never sent."""
-        with self.boundary():
-            subreddit = self.reddit.subreddit(self.subreddit_name)
-            rules = subreddit.post_requirements()
-            kinds = str(getattr(subreddit, "submission_type", "any") or "any")
-            allowed = {"link": kinds in ("any", "link"), "self": kinds in ("any", "self"),
-                       "image": bool(getattr(subreddit, "allow_images", True)),
-                       "video": bool(getattr(subreddit, "allow_videos", True))}
+        rules, allowed = self.subreddit_rules()
         problems = requirement_problems(rules, part, flair_id=self.account.options.get("flair_id"), allowed=allowed)
         if problems:
             raise Permanent(f"r/{self.subreddit_name}'s rules refuse the post: {'; '.join(problems)}",
@@ -189,19 +198,8 @@ class RedditAdapter(BaseAdapter["requests.Session"]):
 
 
 def describe_requirements(rules: dict[str, Any]) -> str:
-    """The subreddit's rules in a few words: title lengths, required flair, body policy, domains."""
-    facts = []
-    low, high = rules.get("title_text_min_length"), rules.get("title_text_max_length")
-    if low or high:
-        facts.append(f"title {low or 1}-{high or 300} characters")
-    if rules.get("is_flair_required"):
-        facts.append("flair required")
-    policy = rules.get("body_restriction_policy")
-    if policy and policy != "none":
-        facts.append(f"body {policy}")
-    if rules.get("domain_whitelist"):
-        facts.append(f"links only to {', '.join(rules['domain_whitelist'])}")
-    return "; ".join(facts) or "no extra rules"
+    """The subreddit's rules in a few words (``promo.rules.reddit.requirements_summary``)."""
+    return requirements_summary(rules)
 
 
 def poster_of(platform: str, media: Media) -> bytes:

@@ -5,7 +5,8 @@ Every publish first asks ``POST /v2/post/publish/creator_info/query/`` what the 
 post against it (``promo.rules.tiktok.creator_problems``: refused -> ``Permanent``, nothing sent).
 An unaudited app (``audited = false``, the default) posts ``SELF_ONLY``; an audited one posts with
 the account's ``privacy_level``. Comments, duets and stitches are off where the creator or the
-account (``allow_comments = false``...) turned them off.
+account (``allow_comments = false``...) turned them off. ``verify`` (``promo accounts check``) leaves
+the creator_info it read in ``facts``, which the check caches for ``promo apply`` to check against.
 
 A video goes by ``FILE_UPLOAD`` (the default): ``POST /v2/post/publish/video/init/`` with its size
 and TikTok's chunking (``chunks``), then a ``PUT`` per chunk to the ``upload_url`` with its
@@ -41,7 +42,7 @@ from promo.platforms.http import HttpAdapter, streamed
 from promo.platforms.media import local_path
 from promo.platforms.progress import Later, wait_for, was_attempted
 from promo.posts import CannotTell, Journal, Lookup, Media, NotPublished, Part, Post, Published
-from promo.rules.tiktok import TikTokRules, allows, audited, creator_problems, privacy_of
+from promo.rules.tiktok import CREATOR_FIELDS, TikTokRules, allows, audited, creator_problems, privacy_of
 from promo.times import iso, utcnow
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def chunks(size: int, wanted: int = DEFAULT_CHUNK) -> tuple[int, int]:
 
 
 class TikTokAdapter(HttpAdapter):
+    facts: dict[str, Any] | None = None  # what ``verify`` read of ``creator_info`` (its fields in CREATOR_FIELDS)
     platform = "tiktok"
 
     def auth_headers(self) -> dict[str, str]:
@@ -106,7 +108,9 @@ class TikTokAdapter(HttpAdapter):
         return CannotTell(f"TikTok is still processing it ({status['status']})")
 
     def verify(self) -> str:
+        """Who posts and what they allow; ``facts`` keeps it for ``promo accounts check``'s cache."""
         info = self.creator_info()
+        self.facts = {field: info[field] for field in CREATOR_FIELDS if field in info}
         levels = ", ".join(info.get("privacy_level_options") or ()) or "none"
         note = "" if audited(self.account.options) else "; unaudited app: posts SELF_ONLY"
         return (f"@{info.get('creator_username', '?')} (privacy levels: {levels}; longest video "

@@ -8,7 +8,8 @@ and nothing more makes a link post; else a text ("self") post with the body as i
 These are Reddit's fixed limits, checked in preview without I/O. Each subreddit adds its own
 (``post_requirements``: title lengths, required flair, body policy, allowed domains; and which kinds
 of post it takes): ``requirement_problems`` checks those, pure, against what the adapter read from
-Reddit just before submitting. Figures: docs/platforms/reddit.md#limits.
+Reddit just before submitting, and ``promo apply`` against the copy ``promo accounts check`` cached
+(``requirements_summary`` is its one line). Figures: docs/platforms/reddit.md#limits.
 """
 
 from __future__ import annotations
@@ -149,3 +150,21 @@ def _matches(pattern: str, text: str) -> bool:
         return re.search(pattern, text) is not None
     except re.error:
         return True  # a pattern Python cannot read: Reddit decides
+
+
+def requirements_summary(rules: Mapping[str, Any], allowed: Mapping[str, bool] | None = None) -> str:
+    """The subreddit's rules in a few words: title lengths, required flair, body policy, domains, kinds."""
+    facts = []
+    low, high = rules.get("title_text_min_length"), rules.get("title_text_max_length")
+    if low or high:
+        facts.append(f"title {low or 1}-{high or TITLE_LIMIT} characters")
+    if rules.get("is_flair_required"):
+        facts.append("flair required")
+    policy = rules.get("body_restriction_policy")
+    if policy and policy != "none":
+        facts.append(f"body {policy}")
+    if rules.get("domain_whitelist"):
+        facts.append(f"links only to {', '.join(rules['domain_whitelist'])}")
+    if allowed is not None and not all(allowed.values()):
+        facts.append(f"takes {', '.join(k for k, ok in allowed.items() if ok) or 'no'} posts")
+    return "; ".join(facts) or "no extra rules"

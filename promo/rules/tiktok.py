@@ -9,15 +9,18 @@ publish). Figures and sources: docs/platforms/tiktok.md#limits.
 ``creator_problems`` checks a post against what ``creator_info`` answered (pure: the adapter reads
 it, then asks here): the privacy level must be one the creator allows, the video no longer than the
 creator's limit, and comments, duets and stitches must not be asked for where the creator turned
-them off. An unaudited app (``audited = false``, the default) may post only ``SELF_ONLY``.
+them off. An unaudited app (``audited = false``, the default) may post only ``SELF_ONLY``: preview
+says so as a note (``Report.notes``), not a problem. ``creator_summary`` is the one-line account of a
+cached ``creator_info`` (``promo accounts check`` caches it; ``promo apply`` checks posts against it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from promo.posts import Part, Problem
+from promo.posts import Part, Post, Problem, Report
 from promo.rules.base import TextRules
 from promo.rules.counting import MB, MediaRules, utf16_length
 from promo.rules.video import VideoRules, duration_text
@@ -26,6 +29,11 @@ CAPTION_LIMIT = 2200
 MAX_DURATION_S = 10 * 60
 PRIVATE = "SELF_ONLY"
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
+UNAUDITED_NOTE = ("unaudited TikTok app: posts are private (SELF_ONLY) until TikTok audits it "
+                  "(then set audited = true on the account)")
+# creator_info's fields that may be cached and shown (no secret among them; docs/platforms/tiktok.md)
+CREATOR_FIELDS = ("creator_username", "creator_nickname", "privacy_level_options", "max_video_post_duration_sec",
+                  "comment_disabled", "duet_disabled", "stitch_disabled")
 GB = 1000 * MB
 
 # Video limits: docs/platforms/tiktok.md#video-limits (Content Posting API, "Media Transfer Guide").
@@ -56,6 +64,10 @@ class TikTokRules(TextRules):
 
     def length(self, text: str) -> int:
         return utf16_length(text)
+
+    def check(self, post: Post) -> Report:
+        report = super().check(post)
+        return report if audited(self.options) else replace(report, notes=(*report.notes, UNAUDITED_NOTE))
 
     def extra_problems(self, part: Part, index: int) -> list[Problem]:
         problems = []
@@ -108,3 +120,16 @@ def allows(options: Mapping[str, Any], info: Mapping[str, Any], name: str, flag:
     (``allow_<name> = false``) nor by the creator (``creator_info``'s ``<flag>``)."""
     off = str(options.get(f"allow_{name}", "true")).lower() in ("false", "0", "no")
     return not off and not info.get(flag)
+
+
+def creator_summary(info: Mapping[str, Any]) -> str:
+    """``@jj: privacy levels SELF_ONLY, PUBLIC_TO_EVERYONE; longest video 10:00; duets off``."""
+    levels = ", ".join(str(x) for x in info.get("privacy_level_options") or ()) or "none"
+    longest = info.get("max_video_post_duration_sec")
+    facts = [f"privacy levels {levels}",
+             f"longest video {duration_text(float(longest)) if longest else 'not given'}"]
+    off = [name for name, flag in (("comments", "comment_disabled"), ("duets", "duet_disabled"),
+                                   ("stitches", "stitch_disabled")) if info.get(flag)]
+    if off:
+        facts.append(f"{', '.join(off)} off")
+    return f"@{info.get('creator_username', '?')}: {'; '.join(facts)}"

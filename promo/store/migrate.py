@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported where it is used: is_current() runs 
     from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0007_approvals"  # the newest revision; a test checks it against the scripts
+HEAD = "0008_notifications"  # the newest revision; a test checks it against the scripts
 _LOCK_NAME = "promo-migrate:"
 
 

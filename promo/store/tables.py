@@ -13,6 +13,8 @@
 - ``account_tokens`` connected accounts' tokens, encrypted (``promo.store.tokens``), with a refresh lease
 - ``approvals``      each approval or rejection of a post: who, when, the payload digest and the payload
                      (``promo.store.approvals``)
+- ``notifications``  lifecycle notifications for ``[notify.NAME]`` webhooks and their delivery attempts
+                     (``promo.store.notifications``)
 """
 
 from __future__ import annotations
@@ -250,3 +252,34 @@ class Approval(Base):
     scheduled_at: Mapped[datetime]
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+
+
+class Notification(Base):
+    """One lifecycle notification for one subscription (``[notify.NAME]``): the outbox the beat delivers.
+
+    ``delivery_id`` is the ``webhook-id``, the same on every retry; ``history`` is each attempt
+    (``at``, ``status_code``, ``error``, ``next_attempt_at``), the newest last (``promo.store.notifications``).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("delivery_id"),
+        UniqueConstraint("subscription", "event_id", "type"),  # two beats deriving one event write it once
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(String(64))
+    subscription: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(40))                         # post.published, campaign.applied...
+    event_id: Mapped[int] = mapped_column(Integer)                        # the events row it was derived from
+    payload: Mapped[dict[str, Any]]                                       # {type, timestamp, data}
+    status: Mapped[str] = mapped_column(String(16), default="pending")    # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_status_code: Mapped[int | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)

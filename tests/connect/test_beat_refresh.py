@@ -57,12 +57,14 @@ def test_the_beat_refreshes_a_token_before_it_expires(tmp_path: Path, sqlite_url
             | environment(NAME)
         beat = EngineProcess(tmp_path, env, "beat")
         try:
-            wait_for(lambda: net.server.refreshes >= 1, 30, what="the beat's refresh")
+            # the token endpoint answered, then the beat stored the new tokens (one transaction)
+            wait_for(lambda: _stored_access(engine, NAME) != first, 30, what="the beat's refresh")
+            wait_for(lambda: "token refresh: jj-x refreshed" in beat.output(), 10, what="the beat's event line")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- beat ---\n{beat.output()[-3000:]}") from None
         finally:
             beat.stop()
-        assert _stored_access(engine, NAME) != first
+        assert net.server.refreshes >= 1
         net.server.advance(lifetime_of(net) * 1.1)  # the first token has expired on the platform
         assert net.server.verdict(first) == "expired"
         fresh = settings_for(tmp_path, sqlite_url)
