@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promo.campaigns import Announcement, Campaign, Override, load_campaign
+from promo.campaigns.recurrence import PREVIEW_OCCURRENCES, expand_first
 from promo.campaigns.rendering import Renderer, renderer_for
 from promo.campaigns.transcode import transcode_post
 from promo.errors import ConfigError
@@ -101,8 +102,9 @@ class _Checker:
 
 def render_file(path: Path, accounts: Mapping[str, Account],
                 templates_dir: Path) -> tuple[Campaign, list[RenderedPost]]:
-    """Load the campaign file at ``path`` and render every post of it (see ``render_campaign``)."""
-    campaign = load_campaign(path, accounts, templates_dir)
+    """Load the campaign file at ``path`` and render every post of it (see ``render_campaign``); a recurring
+    announcement shows its first ``PREVIEW_OCCURRENCES`` occurrences (``promo.campaigns.recurrence``)."""
+    campaign = expand_first(load_campaign(path, accounts, templates_dir), PREVIEW_OCCURRENCES)
     return campaign, render_campaign(campaign, accounts, templates_dir)
 
 

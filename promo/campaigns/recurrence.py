@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 
 MAX_COUNT = 1000                      # a COUNT above this is refused
+PREVIEW_OCCURRENCES = 4               # how many occurrences preview, review and snapshots render
 REFUSED_FREQ = ("SECONDLY", "MINUTELY")
 SEPARATOR = "@"                       # between an announcement's key and an occurrence's UTC time
 KEY_ROOM = 100 - len("@20260306T0200Z")   # the ledger keeps keys of up to 100 characters
@@ -95,6 +96,8 @@ def _with_bounds(text: str, until: Any, count: Any, tz: ZoneInfo) -> str:
 
 def _check_text(text: str) -> None:
     freq = _FREQ.search(text)
+    if len(_FREQ.findall(text)) > 1:
+        raise RecurrenceProblem("FREQ is given twice: keep one")
     if freq is None:
         raise RecurrenceProblem("the rule needs FREQ= (HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY)")
     if freq.group(1) in REFUSED_FREQ:

@@ -28,8 +28,10 @@ import io
 import json
 import mimetypes
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from promo.errors import Permanent, Retryable
 from promo.platforms.graph import error_fields
@@ -40,12 +42,42 @@ from promo.posts import Journal, Media, NotPublished
 if TYPE_CHECKING:
     import httpx
 
-    from promo.platforms.facebook import FacebookAdapter
-
 OFFSETS_MOVED = 1363037   # a transfer at the wrong offset; error_data names the server's offsets
 SESSION_GONE = 1363030    # the upload session timed out: a new one is needed
 TITLE_LENGTH = 100
 KEY = "video:0"           # only a post's first part carries media on Facebook
+
+
+Ready = TypeVar("Ready")
+
+
+class PageAdapter(Protocol):
+    """What the upload uses of its Page's adapter (``promo.platforms.facebook.FacebookAdapter`` is one).
+
+    The helper depends on this shape, not on ``promo.platforms.facebook``, so the import runs one way,
+    facebook -> facebook_video.
+    """
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def page_id(self) -> str: ...
+
+    @property
+    def token(self) -> dict[str, str]: ...
+
+    def video_endpoint(self) -> str: ...
+
+    def repeatable(self, what: str) -> AbstractContextManager[None]: ...
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response: ...
+
+    def call_json(self, method: str, path: str, **kwargs: Any) -> Any: ...
+
+    def raise_for(self, response: httpx.Response) -> None: ...
+
+    def wait_for(self, look: Callable[[], Ready | None], what: str) -> Ready: ...
 
 
 class _SessionGone(Exception):
@@ -91,7 +123,7 @@ class FileWindow(io.RawIOBase):
 class FacebookVideos:
     """One post's video on one Page, with its progress in the journal."""
 
-    def __init__(self, adapter: FacebookAdapter, journal: Journal) -> None:
+    def __init__(self, adapter: PageAdapter, journal: Journal) -> None:
         self.adapter, self.journal = adapter, journal
         self.platform = adapter.platform
 

@@ -24,19 +24,63 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from promo.errors import Ambiguous, Retryable
 from promo.posts import Journal
 from promo.times import iso, utcnow
 
 if TYPE_CHECKING:
-    from promo.platforms.youtube import YouTubeAdapter
+    from promo.platforms.base import Account
 
 SESSION, FINAL, VIDEO = "youtube:session", "youtube:final", "youtube:video"
 CHUNK = 1024 * 1024          # bytes a chunk: a multiple of 256 KiB, as Google's resumable uploads require
+
+
+class Meter(Protocol):
+    """The quota meter the upload charges (``promo.platforms.youtube.YouTubeMeter`` is one)."""
+
+    def before_upload(self, need: int) -> None: ...
+
+    def spend(self, call: str) -> None: ...
+
+
+class GoogleClient(Protocol):
+    """The client whose authorised httplib2 ``http`` asks a session where it is (``YouTubeClient``)."""
+
+    @property
+    def http(self) -> Any: ...
+
+
+class ChannelAdapter(Protocol):
+    """What the upload uses of its channel's adapter (``promo.platforms.youtube.YouTubeAdapter`` is one).
+
+    The helper depends on this shape, not on ``promo.platforms.youtube``, so the import runs one way,
+    youtube -> youtube_upload.
+    """
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def account(self) -> Account: ...
+
+    @property
+    def meter(self) -> Meter: ...
+
+    @property
+    def client(self) -> GoogleClient: ...
+
+    def api(self, name: str) -> Any: ...
+
+    def find_upload(self, title: str, since: datetime) -> str | None: ...
+
+    def boundary(self) -> AbstractContextManager[None]: ...
+
+    def repeatable(self, what: str) -> AbstractContextManager[None]: ...
 
 
 class SessionGone(Exception):
@@ -46,7 +90,7 @@ class SessionGone(Exception):
 class ResumableUpload:
     """One post's video upload, its session in ``journal``."""
 
-    def __init__(self, adapter: YouTubeAdapter, journal: Journal) -> None:
+    def __init__(self, adapter: ChannelAdapter, journal: Journal) -> None:
         self.adapter, self.journal = adapter, journal
         self.platform = adapter.platform
         self.chunk = int(adapter.account.options.get("chunk_bytes", CHUNK))
