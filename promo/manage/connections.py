@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from promo.accounts import Account, with_connection
 from promo.engine.ratelimits import clear_flag, flag
@@ -34,7 +34,8 @@ from promo.settings import Settings
 from promo.store import states
 from promo.store import tokens as store
 from promo.store.ledger import transition
-from promo.store.tables import PostRow
+from promo.store.notifications import NEEDS_RECONNECT
+from promo.store.tables import Event, PostRow
 from promo.times import iso, utcnow
 
 DEFAULT_WAIT_S = 300.0
@@ -146,8 +147,13 @@ def refresh_due(settings: Settings, engine: Engine, accounts: Mapping[str, Accou
 
 
 def _flagger(name: str, now: datetime) -> Callable[[Any, str], None]:
-    """Flag ``name`` for ``promo status`` in the transaction that marks it ``needs-reconnect``."""
-    return lambda connection, reason: flag(connection, name, reason, now)
+    """Flag ``name`` for ``promo status`` in the transaction that marks it ``needs-reconnect``, and log
+    it (an ``account.needs_reconnect`` notification, docs/notifications.md)."""
+    def flagged(connection: Any, reason: str) -> None:
+        flag(connection, name, reason, now)
+        connection.execute(insert(Event).values(post_id=None, at=now, action=NEEDS_RECONNECT, actor="refresh",
+                                                detail={"account": name, "reason": reason}))
+    return flagged
 
 
 def rotate_key(engine: Engine, environ: Mapping[str, str] | None = None) -> int:

@@ -45,6 +45,7 @@ BY_STATE = {
 }
 APPLIED = "campaign.applied"
 RECONNECT = "account.needs_reconnect"
+NEEDS_RECONNECT = "needs-reconnect"  # the event a refused token refresh logs (no post: the account's)
 TYPES = (*BY_STATE.values(), APPLIED, RECONNECT)
 _APPLY_COUNTS = ("created", "changed", "unchanged", "cancelled", "locked")
 
@@ -97,6 +98,9 @@ def notifications_of(row: Any) -> list[tuple[str, dict[str, Any]]]:
     """The notifications one event row (joined with its post) makes: ``(type, payload)`` each."""
     detail = row.detail or {}
     if row.post_id is None:
+        if row.action == NEEDS_RECONNECT:
+            data = {"account": detail.get("account"), "reason": detail.get("reason")}
+            return [(RECONNECT, _payload(RECONNECT, row.at, data))]
         if row.action != "applied":
             return []
         data = {"campaign": detail.get("campaign"), "digest": detail.get("digest"),

@@ -7,13 +7,16 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from promo.engine.runtime import Runtime
 from promo.manage.connections import refresh_due
 from promo.manage.status import engine_status
+from promo.store.notifications import notifications_of
+from promo.store.tables import Event
 from promo.times import utcnow
 from tests.connect.connectkit import KEY, connect, environment, network, project, publish_one
 from tests.engine.enginekit import actions, add_post, post
@@ -97,6 +100,13 @@ def test_a_refused_refresh_marks_the_account_and_flags_it(tmp_path: Path, databa
         assert [r.outcome for r in done] == ["needs-reconnect"]
         post_id = add_post(engine, account="jj-x", platform="x")
         assert post_id and "promo accounts connect jj-x" in engine_status(settings, engine).accounts[0]["reason"]
+        with engine.connect() as connection:  # logged, so a [notify] subscription hears of it
+            logged = connection.execute(select(Event).where(Event.action == "needs-reconnect")).all()
+        [event] = logged
+        assert event.post_id is None and event.detail["account"] == "jj-x"
+        [(kind, payload)] = notifications_of(SimpleNamespace(post_id=None, action=event.action, at=event.at,
+                                                             detail=event.detail))
+        assert kind == "account.needs_reconnect" and payload["data"]["account"] == "jj-x"
 
 
 def test_a_token_endpoint_that_fails_is_tried_again_later(tmp_path: Path, sqlite_url: str, engine: Engine) -> None:
