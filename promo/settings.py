@@ -139,6 +139,13 @@ class Settings(BaseSettings):
         172800.0, ge=600, le=604800, description="seconds a presigned media URL stays valid (S3 allows 7 days)",
     )
     media_host_base_url: str | None = Field(None, description="static backend: a folder you serve at this URL")
+    media_stage_ahead: float = Field(
+        21600.0, ge=0, le=604800,
+        description="seconds ahead the beat uploads due posts' media to the media host; 0: only at publish time",
+    )
+    media_stage_interval: float = Field(
+        300.0, gt=0, le=86400, description="seconds between the beat's media staging runs",
+    )
 
     @field_validator("timezone")
     @classmethod

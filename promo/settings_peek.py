@@ -49,6 +49,7 @@ NUMBERS: dict[str, tuple[bool, float, bool, float]] = {
     "token_warn_days": (False, 0, True, 365), "token_refresh_interval": (False, 0, False, 86400),
     "recurrence_horizon_days": (True, 1, True, 366),
     "media_host_url_ttl": (False, 600, True, 604800),
+    "media_stage_ahead": (False, 0, True, 604800), "media_stage_interval": (False, 0, False, 86400),
 }
 PATHS = ("home", "config_file", "templates_dir")
 # Free text the read commands never use, taken as Settings takes it (plain text only; else a doubt).

@@ -3,7 +3,8 @@
 A tick is a library call the beat makes itself (``workers/beat.py``): the dispatcher (which first
 takes back the claims of a lost broker, or of a worker or beat whose heartbeat went stale), the
 sweeper, the reconciler, its first look at posts a dead pool process left ``unknown`` (every
-``dispatch_interval``), and the token refresh. Publishes fill the workers' pool; a tick sent as a
+``dispatch_interval``), the token refresh, the recurrence horizon's extension, the lifecycle
+notifications, and media staged on the media host ahead of its post. Publishes fill the workers' pool; a tick sent as a
 message would wait behind them (issue 12: ten due posts unclaimed for over a minute on a starved
 machine). Run by the beat, a dispatcher tick claims and sends on time however busy the workers are.
 
@@ -27,6 +28,7 @@ from celery import Celery
 from promo.engine import reconcile as reconciler
 from promo.engine.dispatch import dispatch as dispatch_due
 from promo.engine.runtime import Runtime
+from promo.engine.staging import stage_due_media
 from promo.engine.sweeper import lost_processes, requeue_after_broker_loss, requeue_after_process_loss
 from promo.engine.sweeper import sweep as sweep_ledger
 from promo.errors import ConfigError
@@ -50,6 +52,8 @@ REFRESH_ACCOUNTS_BOUND = 20
 FIRST_LOOK_BATCH = 10
 # Seconds between the recurrence tick's runs: an hour is early enough for a horizon counted in days.
 RECURRENCE_INTERVAL_S = 3600.0
+# Files a staging tick may upload at a publish's own time limit before it counts as stuck.
+STAGE_FILES_BOUND = 10
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,20 @@ def recurrence(beat: Beat) -> None:
             log.warning("recurrence: %s skipped: %s", done.campaign, done.skipped)
 
 
+def stage_media(beat: Beat) -> None:
+    """Upload the media of posts due within ``media_stage_ahead`` to the media host (docs/media-host.md).
+
+    One line per file in the log (``promo.engine.staging``); a file that fails is left to its publish.
+    """
+    rt = beat.runtime()
+    stage_due_media(rt.db, rt.accounts, rt.media_host, ahead=timedelta(seconds=rt.settings.media_stage_ahead),
+                    stop=beat.stopping.is_set)
+
+
+def _stage_stuck(settings: Settings) -> float:
+    return LEDGER_TICK_STUCK_S + STAGE_FILES_BOUND * settings.publish_time_limit
+
+
 _notify_error: list[str] = []  # the [notify] mistake last logged: once per change of promo.toml, not every turn
 
 
@@ -232,4 +250,5 @@ TICKS: tuple[Tick, ...] = (
     Tick("refresh", lambda s: s.token_refresh_interval, _refresh_stuck, refresh),
     Tick("recurrence", lambda s: RECURRENCE_INTERVAL_S, _ledger_stuck, recurrence),
     Tick("notify", lambda s: s.dispatch_interval, _notify_stuck, notify),
+    Tick("stage-media", lambda s: s.media_stage_interval, _stage_stuck, stage_media),
 )

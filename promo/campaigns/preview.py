@@ -8,14 +8,16 @@ draws the result.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promo.campaigns import Announcement, Campaign, Override, load_campaign
 from promo.campaigns.recurrence import PREVIEW_OCCURRENCES, expand_first
 from promo.campaigns.rendering import Renderer, renderer_for
+from promo.campaigns.timing import is_next_slot
 from promo.campaigns.transcode import transcode_post
 from promo.errors import ConfigError
 from promo.platforms.registry import rules_for
@@ -40,6 +42,11 @@ class RenderedPost:
     def ok(self) -> bool:
         return self.report.ok
 
+    def when(self, show: Callable[[datetime], str]) -> str:
+        """Its time through ``show``; ``next free slot of ACCOUNT`` for ``at: next-slot`` (apply picks it)."""
+        at = self.scheduled.scheduled_at
+        return f"next free slot of {self.scheduled.post.account}" if is_next_slot(at) else show(at)
+
     def to_dict(self) -> dict[str, Any]:
         """The ``promo preview --json`` entry."""
         scheduled, post = self.scheduled, self.scheduled.post
@@ -49,7 +56,7 @@ class RenderedPost:
             "kind": scheduled.kind,
             "account": post.account,
             "platform": post.platform,
-            "scheduled_at": iso(scheduled.scheduled_at),
+            "scheduled_at": self.when(iso),
             "not_before": iso(scheduled.not_before) if scheduled.not_before else None,
             "text": post.text,
             "length": self.report.length,

@@ -4,6 +4,10 @@
 ``at: premiere - 3d`` or ``at: {after: premiere, offset: -3d}`` is relative. Days and weeks keep
 the local wall-clock time across a DST change (00:01 three days before is 00:01); hours, minutes
 and seconds are absolute (``premiere - 2h`` is exactly two hours earlier).
+
+``at: next-slot`` is the next free slot of each of the announcement's accounts (``docs/slots.md``),
+known only when apply writes the post: until then its time is ``NEXT_SLOT``, a placeholder nothing
+may be relative to (``is_next_slot`` tells it apart).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from promo.times import as_aware, localize, parse_duration
 _PIECE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)", re.IGNORECASE)
 _CALENDAR = {"w": 7.0, "d": 1.0}
 _CLOCK = {"h": 3600.0, "m": 60.0, "s": 1.0}
+NEXT_SLOT_WORD = "next-slot"
+# The stand-in time of an ``at: next-slot`` announcement until apply picks each account's slot.
+NEXT_SLOT = datetime(9000, 1, 1, tzinfo=UTC)
 _LOOKS_LIKE_KEY = re.compile(r"^([A-Za-z_][\w.-]*)\s*(?:[+-].*)?$")
 
 
@@ -34,6 +41,12 @@ class TimeSpec:
     anchor: str | None = None
     days: float = 0.0
     seconds: float = 0.0
+    next_slot: bool = False  # ``at: next-slot``: each account's next free slot, chosen by apply
+
+
+def is_next_slot(moment: datetime) -> bool:
+    """Whether ``moment`` is the placeholder time of an ``at: next-slot`` announcement."""
+    return moment == NEXT_SLOT
 
 
 def split_offset(text: str) -> tuple[float, float]:
@@ -59,6 +72,11 @@ def parse_spec(value: Any, *, field: str, line: int, file: str, tz: ZoneInfo,
         raise CampaignError(f"expected a time such as 2019-06-14 00:01 or premiere - 3d, got {value!r}",
                             file=file, line=line, field=field)
     text = value.strip()
+    if text == NEXT_SLOT_WORD:
+        if field.endswith("not_before"):
+            raise CampaignError("next-slot is only for at (not_before needs a time)", file=file, line=line,
+                                field=field)
+        return TimeSpec(field, line, next_slot=True)
     relative = _parse_relative(text, field=field, line=line, file=file, keys=keys)
     if relative is not None:
         return relative
@@ -142,8 +160,8 @@ def _resolve_chain(key: str, specs: Mapping[str, TimeSpec], tz: ZoneInfo, file: 
             circle = " -> ".join([*chain[chain.index(key):], key])
             raise CampaignError(f"times refer to each other in a circle: {circle}", file=file,
                                 line=spec.line, field=spec.field)
-        if spec.moment is not None:
-            resolved[key] = spec.moment.astimezone(tz)
+        if spec.next_slot or spec.moment is not None:
+            resolved[key] = spec.moment.astimezone(tz) if spec.moment is not None else NEXT_SLOT
             break
         chain.append(key)
         assert spec.anchor is not None
@@ -157,6 +175,9 @@ def resolve_relative(spec: TimeSpec, schedule: Mapping[str, datetime], tz: ZoneI
     if spec.moment is not None:
         return spec.moment.astimezone(tz)
     assert spec.anchor is not None
+    if is_next_slot(schedule[spec.anchor]):
+        raise CampaignError(f"{spec.anchor} is at next-slot, whose time apply picks per account: "
+                            "give a time, not one relative to it", file=file, line=spec.line, field=spec.field)
     try:
         return shift(schedule[spec.anchor], spec.days, spec.seconds, tz)
     except ValueError as exc:  # a wall time the clocks skip

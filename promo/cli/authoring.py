@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from promo.campaigns.preview import RenderedPost
     from promo.campaigns.review import Review
     from promo.campaigns.snapshots import Drift
-    from promo.posts import Post, Problem, ScheduledPost
+    from promo.posts import Post, Problem
 
 
 def _start_in(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
@@ -165,7 +165,7 @@ def _print_full(rendered: Iterable[RenderedPost]) -> None:
     indent = "    "
     for key, items in _by_announcement(rendered).items():
         first = items[0].scheduled
-        out.print(Text(f"{key} ({first.kind}) at {_when(first)}", style="bold"))
+        out.print(Text(f"{key} ({first.kind}) at {_when(items)}", style="bold"))
         for item in items:
             post, report = item.scheduled.post, item.report
             verdict = Text("ok", style="green") if report.ok else Text(_problems(report.problems), style="bold red")
@@ -211,10 +211,13 @@ def _problems(problems: Sequence[Problem]) -> str:
     return f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
 
 
-def _when(scheduled: ScheduledPost) -> str:
+def _when(items: Sequence[RenderedPost]) -> str:
     from promo.times import show_time
 
-    return show_time(scheduled.scheduled_at, scheduled.scheduled_at.tzinfo)  # type: ignore[arg-type]
+    shown = items[0].when(lambda at: show_time(at, at.tzinfo))  # type: ignore[arg-type]
+    if shown.startswith("next free slot of "):  # at: next-slot: apply picks each account's
+        return "next free slot of " + ", ".join(item.scheduled.post.account for item in items)
+    return shown
 
 
 @click.command()

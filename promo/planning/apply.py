@@ -15,6 +15,10 @@ Under an approval rule a post is created ``awaiting_approval``, and an edit deci
 the transaction, whether its new approval digest has enough approvals (``needs_approval``): a
 payload edit after approval sends it back to ``awaiting_approval``; a time-only edit does not,
 unless the rule says ``on_time_change``.
+
+A new post of an ``at: next-slot`` announcement takes its account's first free slot here, inside the
+transaction and under the account's slot lock (``promo.planning.slots``), so two announcements, or an
+apply and ``promo post --next-slot``, never take one slot.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from promo.planning.plan import (
     Plan,
     PlanEntry,
 )
+from promo.planning.slots import MARGIN, first_free, lock_slots
 from promo.posts import ScheduledPost
 from promo.store import states
 from promo.store.approvals import Policy, approval_digest, decisions, standing
@@ -125,9 +130,23 @@ def _generation(session: Session, replaces: int | None) -> int:
     return (session.scalar(select(PostRow.generation).where(PostRow.id == replaces)) or 0) + 1
 
 
+def _in_next_slot(session: Session, entry: PlanEntry, now: datetime) -> PlanEntry:
+    """A new ``at: next-slot`` post: its account's first free slot, under the account's slot lock."""
+    assert entry.slot is not None and entry.scheduled is not None
+    lock_slots(session, entry.account)
+    at = first_free(session, entry.account, entry.slot, now + MARGIN)
+    if at is None:
+        raise PromoError(f"announcement {entry.announcement}: every slot of account {entry.account} in the next "
+                         "year is taken; nothing was written (add slots or slot_days in promo.toml, or cancel a post)")
+    at = at.astimezone(entry.slot.tz)
+    return replace(entry, scheduled_at=at, scheduled=replace(entry.scheduled, scheduled_at=at))
+
+
 def _create(session: Session, entry: PlanEntry, actor: str, now: datetime) -> PlanEntry:
     if _latest_id(session, entry.identity) != entry.replaces:
         return _raced(entry, "another apply created it first")
+    if entry.slot is not None:
+        entry = _in_next_slot(session, entry, now)
     scheduled = entry.scheduled
     assert scheduled is not None
     status = states.AWAITING if entry.approval is not None else states.SCHEDULED

@@ -20,6 +20,7 @@ from promo.campaigns.recurrence import expand, split_key
 from promo.errors import PromoError
 from promo.planning.facts import check_cached
 from promo.planning.plan import Keep, Plan, plan
+from promo.planning.slots import slot_queues
 from promo.posts import Post, ScheduledPost
 from promo.times import utcnow
 
@@ -60,9 +61,10 @@ def plan_campaign_file(engine: Engine, path: Path, accounts: Mapping[str, Accoun
     if broken:
         raise RulesBroken(path, broken, len(rendered))
     posts: list[ScheduledPost] = [item.scheduled for item in rendered]
+    queues = slot_queues(campaign, accounts)  # before any write: an account without slots stops here
     if retime is not None:
         campaign, posts = retime(campaign, posts)
-    return plan(engine, campaign, posts, keep=keep)
+    return plan(engine, campaign, posts, keep=keep, slots=queues)
 
 
 def materialise(campaign: Campaign, now: datetime, horizon: timedelta) -> tuple[Campaign, Keep | None]:

@@ -14,6 +14,10 @@ identity into one of:
 entry's precondition with a conditional update, and logs every action in the event log. A plan with
 nothing to do writes nothing. Change detection is the post's digest (``promo.posts.post_digest``).
 
+An ``at: next-slot`` announcement's post keeps the time its live row already has (a re-apply neither
+moves it nor calls it changed); a new one is ``created`` with its account's ``slot`` queue, and apply
+picks the slot (``promo.planning.slots``).
+
 An announcement under an approval rule (``promo.store.approvals``) has its posts created
 ``awaiting_approval``; an entry's ``awaiting`` says whether the post will wait for approval after
 apply: its approval digest (the payload; with ``on_time_change``, its times too) lacks enough
@@ -33,12 +37,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from promo.campaigns.timing import is_next_slot
 from promo.errors import CampaignError
+from promo.planning.slots import SlotQueue
 from promo.posts import Post, ScheduledPost
 from promo.store import states
 from promo.store.approvals import Decision, Policy, approval_digest, decisions, standing
 from promo.store.tables import Announcement, Campaign, PostRow
-from promo.times import iso, show_time, zone
+from promo.times import from_storage, iso, show_time, zone
 
 CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED = "created", "changed", "unchanged", "cancelled", "locked"
 ACTIONS = (CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED)
@@ -97,6 +103,7 @@ class PlanEntry:
     replaces: int | None = None              # created: the cancelled row it follows
     approval: Policy | None = None           # the rule its announcement holds it to
     awaiting: bool = False                   # after apply it waits for approval
+    slot: SlotQueue | None = None            # created at next-slot: apply picks its time from this queue
 
     @property
     def identity(self) -> Identity:
@@ -197,11 +204,12 @@ Keep = Callable[[str, datetime], bool]
 
 
 def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost], *,
-         keep: Keep | None = None) -> Plan:
+         keep: Keep | None = None, slots: Mapping[str, SlotQueue] | None = None) -> Plan:
     """Compare a campaign's rendered posts with the ledger. Reads only.
 
     ``keep``: rows (and announcement records) outside the file's window it says to keep are neither
-    cancelled nor removed: a recurring announcement's past occurrences, and those past the horizon."""
+    cancelled nor removed: a recurring announcement's past occurrences, and those past the horizon.
+    ``slots``: each account's queue, for ``at: next-slot`` announcements (``slot_queues``)."""
     tz = zone(campaign.timezone)
     wanted = _index(campaign, posts)
     with Session(engine) as session:
@@ -219,8 +227,10 @@ def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost],
         announcement_ops = _announcement_ops(campaign, stored)
         rules = {a.key: rule_of(a) for a in campaign.announcements}
         found = decisions(session, [row.id for row in rows.values() if rules.get(row.announcement or "")])
-        entries = [_approval(_entry(identity, post, rows.get(identity), tz), rows.get(identity),
-                             rules.get(post.announcement or ""), found)
+        queued = {a.key for a in campaign.announcements if is_next_slot(a.scheduled_at)}
+        entries = [_approval(_entry(identity, post, rows.get(identity), tz,
+                                    (slots or {}).get(identity[2]) if identity[1] in queued else None),
+                             rows.get(identity), rules.get(post.announcement or ""), found)
                    for identity, post in wanted.items()]
         file_keys = {a.key for a in campaign.announcements}
         entries += [gone for identity, row in rows.items() if identity not in wanted
@@ -276,9 +286,12 @@ def _json_default(value: Any) -> Any:
     return iso(value) if isinstance(value, datetime) and value.tzinfo else str(value)
 
 
-def _entry(identity: Identity, post: ScheduledPost, row: PostRow | None, tz: ZoneInfo) -> PlanEntry:
+def _entry(identity: Identity, post: ScheduledPost, row: PostRow | None, tz: ZoneInfo,
+           slot: SlotQueue | None = None) -> PlanEntry:
+    if slot is not None and row is not None:  # next-slot: the post keeps the slot it has
+        post = replace(post, scheduled_at=from_storage(row.scheduled_at))
     base = PlanEntry(CREATED, identity[0], identity[1], identity[2], post.post.platform, post.scheduled_at,
-                     scheduled=post)
+                     scheduled=post, slot=slot)
     if row is None:
         return base
     known = replace(base, post_id=row.id, status=row.status, expected_digest=row.digest)
@@ -288,6 +301,7 @@ def _entry(identity: Identity, post: ScheduledPost, row: PostRow | None, tz: Zon
             return replace(known, action=UNCHANGED)  # a person cancelled it: that sticks
         return replace(known, action=CREATED, post_id=None, replaces=row.id, expected_digest=None,
                        reason=f"replaces cancelled post {row.id}")
+    known = replace(known, slot=None)  # an existing row keeps its time
     if same:
         return replace(known, action=UNCHANGED)
     changes = describe_changes(row, post, tz)

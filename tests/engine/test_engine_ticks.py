@@ -32,7 +32,7 @@ def test_the_schedule_is_the_list_of_ticks(tmp_path: Path) -> None:
                             sweep_interval=7.0)
     schedule = beat_schedule(settings)
     assert [name for name in schedule] == [tick.name for tick in TICKS] == [
-        "dispatch", "sweep", "reconcile", "first-look", "refresh", "recurrence", "notify"]
+        "dispatch", "sweep", "reconcile", "first-look", "refresh", "recurrence", "notify", "stage-media"]
     assert schedule["first-look"]["schedule"].total_seconds() == 0.5  # a lost publish is looked up within seconds
     assert schedule["dispatch"]["schedule"].total_seconds() == 0.5
     assert schedule["sweep"]["schedule"].total_seconds() == schedule["reconcile"]["schedule"].total_seconds() == 7

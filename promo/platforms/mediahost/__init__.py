@@ -10,7 +10,8 @@ must put the campaign's media somewhere public first. A ``MediaHost`` answers on
 Two backends:
 
 - ``S3Host`` (``promo.platforms.mediahost.s3``): an S3-compatible bucket (AWS S3, Cloudflare R2,
-  MinIO, GCS interoperability) through boto3 with ``endpoint_url``. Files are uploaded at publish
+  MinIO, GCS interoperability) through boto3 with ``endpoint_url``. Files are staged ahead of
+  their post by the beat (``promo.engine.staging``, ``media_stage_ahead``) and checked again at publish
   time, as the adapter's first step, under content-addressed keys (``<prefix><sha256>.<ext>``):
   HEAD before PUT, so the same featurette is uploaded once for every network and every retry; big
   files go up as a multipart upload streamed from disk, resumed after a crash from the parts S3
