@@ -2,7 +2,8 @@
 
 Both read the store in one transaction and return plain data; ``promo calendar`` draws or writes it.
 
-- A post is placed at its ``scheduled_at`` (the campaign's time), in its campaign's zone; an ad hoc
+- A post is placed at its ``scheduled_at`` (the campaign's time), or a YouTube video uploaded ahead at
+  the time YouTube makes it public (``public_time``), in its campaign's zone; an ad hoc
   post, which has none, in the configured zone (``default_zone``).
 - A post's identity is its campaign, announcement and account, as the ledger keys it
   (``posts.generation`` counts the rows that replaced a cancelled one): only the newest row of an
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from promo.errors import ConfigError
 from promo.posts import payload_text
+from promo.rules.youtube import publish_time, video_text
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.tables import Campaign, Event, PostRow
@@ -267,8 +269,19 @@ def _zone_named(name: str | None, default_zone: ZoneInfo) -> ZoneInfo:
 def _post(row: PostRow, tz: ZoneInfo, revisions: dict[tuple[Any, ...], int]) -> CalendarPost:
     identity = _identity(row.id, row.campaign_id, row.announcement, row.account)
     return CalendarPost(row.id, post_uid(row), row.campaign_id, row.announcement, row.account, row.platform,
-                        row.status, row.scheduled_at.astimezone(tz), tz.key, payload_text(row.payload), row.url,
+                        row.status, public_time(row).astimezone(tz), tz.key, payload_text(row.payload), row.url,
                         row.reason, row.created_at, row.updated_at, revisions.get(identity, 1))
+
+
+def public_time(row: PostRow) -> datetime:
+    """When the post goes public: its ``scheduled_at``, except a YouTube video uploaded ahead of its time
+    (``upload_ahead``), which YouTube itself makes public at its ``Publish at:`` (promo.rules.youtube)."""
+    if row.platform == "youtube":
+        with contextlib.suppress(ValueError):
+            published = publish_time(video_text(payload_text(row.payload)).publish_at)
+            if published is not None:
+                return published
+    return row.scheduled_at
 
 
 def post_uid(row: PostRow) -> str:

@@ -19,9 +19,9 @@ from tests.cli.conftest import CAMPAIGN, Promo, dump, one_line_error
 
 LA = zone("America/Los_Angeles")
 # The seed campaign (moved to 2027 by the fixture): each announcement's event start in Los Angeles, its first
-# post. The featurette's is 07:00: jj-youtube's upload_ahead = "2h" dispatches its upload two hours before the
-# 09:00 announcement (docs/platforms/youtube.md), and the calendar shows the ledger's scheduled_at.
-SEED_TIMES = {"featurette": "2027-05-29 07:00", "featurette-vertical": "2027-05-29 09:30",
+# post. The featurette's is 09:00 on every account: jj-youtube's upload_ahead = "2h" uploads it two hours early,
+# but YouTube makes it public at its "Publish at:" time, and that is what the calendar shows.
+SEED_TIMES = {"featurette": "2027-05-29 09:00", "featurette-vertical": "2027-05-29 09:30",
               "directing-debut": "2027-06-04 10:00", "cast": "2027-06-06 09:00",
               "countdown-3": "2027-06-11 00:01", "tonight": "2027-06-13 09:01", "premiere": "2027-06-14 00:01"}
 # Its posts: the featurette on 13 accounts (all but TikTok), its vertical cut on TikTok, then 10, 10, 10, 9
