@@ -274,13 +274,10 @@ def _post(row: PostRow, tz: ZoneInfo, revisions: dict[tuple[Any, ...], int]) -> 
 
 
 def public_time(row: PostRow) -> datetime:
-    """When the post goes public: its ``scheduled_at``, except a YouTube video uploaded ahead of its time
-    (``upload_ahead``), which YouTube itself makes public at its ``Publish at:`` (promo.rules.youtube)."""
-    if row.platform == "youtube":
-        with contextlib.suppress(ValueError):
-            published = publish_time(video_text(payload_text(row.payload)).publish_at)
-            if published is not None:
-                return published
+    """``scheduled_at``; for a YouTube video uploaded ahead, its ``Publish at:`` (YouTube makes it public then)."""
+    text = payload_text(row.payload) if row.platform == "youtube" else ""
+    with contextlib.suppress(ValueError):
+        return publish_time(video_text(text).publish_at) or row.scheduled_at
     return row.scheduled_at
 
 
