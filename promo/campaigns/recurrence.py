@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrule, rrulestr
 
 MAX_COUNT = 1000                      # a COUNT above this is refused
+FIRST_WITHIN = timedelta(days=5 * 365)  # a rule's first occurrence must come within this of its start
 PREVIEW_OCCURRENCES = 4               # how many occurrences preview, review and snapshots render
 REFUSED_FREQ = ("SECONDLY", "MINUTELY")
 SEPARATOR = "@"                       # between an announcement's key and an occurrence's UTC time
@@ -117,6 +118,11 @@ def _check_parsed(parsed: rrule, start: datetime) -> None:
         if limit < start:
             raise RecurrenceProblem(f"UNTIL {limit.astimezone(start.tzinfo):%Y-%m-%d %H:%M} is before the "
                                     f"start (at: {start:%Y-%m-%d %H:%M})")
+    # An impossible rule (BYMONTHDAY=30 in February) would make dateutil search to the year 9999: seconds
+    # of CPU per expansion for an hourly one. Look a bounded span ahead instead, and say so.
+    if not parsed.between(start, start + FIRST_WITHIN, inc=True, count=1):
+        raise RecurrenceProblem(f"the rule makes no occurrence in the {FIRST_WITHIN.days // 365} years after "
+                                f"its start (at: {start:%Y-%m-%d %H:%M}): check its BY... parts")
 
 
 def occurrence_key(key: str, moment: datetime) -> str:

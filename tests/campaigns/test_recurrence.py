@@ -84,6 +84,7 @@ def test_an_unbounded_rule_is_materialised_only_inside_the_window(write_campaign
     ("{rule: FREQ=DAILY;COUNT=2, count: 2}", "given twice"),
     ("{rule: FREQ=DAILY, every: 2}", "unknown key 'every'"),
     ("FREQ=DAILY;UNTIL=20260301T000000", "not a valid RRULE"),
+    ("FREQ=YEARLY;BYYEARDAY=366;BYMONTH=1", "makes no occurrence"),
 ])
 def test_bad_rules_are_one_clear_line(write_campaign: CampaignWriter, accounts: dict[str, Account],
                                       templates: Path, repeat: str, message: str) -> None:
