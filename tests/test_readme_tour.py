@@ -36,7 +36,7 @@ def test_step_1_preview_and_check(tmp_path: Path) -> None:
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     assert promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml").returncode == 0
-    posts, accounts = 63, 14
+    posts, accounts = 64, 14
     promised(f"{posts} posts on {accounts} accounts")
     compact = promo(tmp_path, "preview", "examples/jessica-jones-s3.yaml", "--compact")
     assert compact.returncode == 0 and len(compact.stdout.splitlines()) == posts + 2

@@ -1,4 +1,5 @@
-"""``promo init``, ``promo preview`` and ``promo check``: write and try out campaigns; no DB."""
+"""``promo init``, ``promo preview`` and ``promo check``: write and try out campaigns; no DB written
+(preview reads TikTok's and Reddit's cached facts from a store that is there: ``planning.preview_facts``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from promo.campaigns.preview import RenderedPost
     from promo.campaigns.review import Review
     from promo.campaigns.snapshots import Drift
+    from promo.planning.preview_facts import PreviewFacts
     from promo.posts import Post, Problem
 
 
@@ -86,8 +88,9 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
     Shows each post's text, its length against the limit and any problem; --compact shows one line
     per post instead, --format markdown a document to review in a pull request. --snapshot writes a
     lock of every rendered post; --check-snapshot exits 1 with a diff when the posts drift from it
-    (2 if the lock cannot be read). Writes nothing else and needs no credentials. Exits 1 if any post
-    breaks a rule.
+    (2 if the lock cannot be read). Writes nothing else and needs no credentials. TikTok and Reddit
+    posts are also checked against what 'promo accounts check' cached, if the store is there to read
+    (never created; one note per account on stderr). Exits 1 if any post breaks a rule.
 
     \b
     Example:
@@ -105,9 +108,12 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
 
     review = review_file(campaign, app.accounts, templates or app.settings.templates_dir,
                          only_accounts=accounts, only_platforms=platforms)
-    drift = _snapshot(review, campaign, snapshot_file, check_file)
-    _show_preview("json" if as_json else output_format or "text", compact, review, drift)
-    if (drift is not None and not drift.equal) or not all(item.ok for item in review.posts):
+    drift = _snapshot(review, campaign, snapshot_file, check_file)  # before the cached facts: a lock never holds them
+    from promo.planning.preview_facts import preview_facts
+
+    facts = preview_facts(app.settings.database, review, app.accounts)  # the store, read-only, if there
+    _show_preview("json" if as_json else output_format or "text", compact, facts, drift)
+    if (drift is not None and not drift.equal) or not all(item.ok for item in facts.review.posts):
         sys.exit(1)
 
 
@@ -123,17 +129,18 @@ def _snapshot(review: Review, campaign: Path, snapshot_file: Path | None, check_
     return compare(read_snapshot(check_file), review.posts, file=str(check_file), campaign_file=str(campaign))
 
 
-def _show_preview(output_format: str, compact: bool, review: Review, drift: Drift | None) -> None:
+def _show_preview(output_format: str, compact: bool, facts: PreviewFacts, drift: Drift | None) -> None:
     from promo.campaigns.preview import summary
 
+    review = facts.review
     rendered = list(review.posts)
     if output_format == "json":
-        posts = [item.to_dict() for item in rendered]
+        posts = facts.entries()
         emit_json(posts if drift is None else {"posts": posts, "snapshot": drift.to_dict()})
     elif output_format == "markdown":
         from promo.campaigns.review import markdown
 
-        click.echo(markdown(review, drift), nl=False)
+        click.echo(markdown(review, drift) + facts.markdown(), nl=False)
     else:
         (_print_compact if compact else _print_full)(rendered)
         click.echo(summary(rendered))
@@ -142,6 +149,8 @@ def _show_preview(output_format: str, compact: bool, review: Review, drift: Drif
 
             for line in drift_lines(drift):
                 click.echo(line)
+        for line in facts.notes():  # on stderr: the preview on stdout is the same with or without a store
+            click.echo("\n  ".join(wrap_text(f"note: {line}", 98)), err=True)
 
 
 def _by_announcement(rendered: Iterable[RenderedPost]) -> dict[str, list[RenderedPost]]:

@@ -31,7 +31,7 @@ from promo.engine.runtime import NeedsReconnect, Runtime
 from promo.posts import Published
 from promo.settings import Settings
 from promo.store import states
-from promo.store.ledger import single_transition, transition
+from promo.store.ledger import transition
 from promo.times import iso
 
 log = logging.getLogger("promo.engine.outcomes")
@@ -74,7 +74,11 @@ def record_published(
     ``clear_flag_of``: the account whose credentials flag the fence read; the credentials worked, so
     the flag is cleared in the same transaction. Without one (the usual case) the move is one statement.
     """
-    opened = runtime.db.begin() if clear_flag_of else single_transition(runtime.db)
+    if not clear_flag_of:  # the usual case: pre-compiled, on the driver's connection (promo.store.hot_path)
+        moved = runtime.hot_path.published(post_id, attempt_id, platform_id=published.platform_id,
+                                           url=published.url, now=now, actor=runtime.actor, action=action)
+        return states.PUBLISHED if moved else DUPLICATE
+    opened = runtime.db.begin()
     with opened as connection:
         moved = transition(
             connection,

@@ -20,6 +20,7 @@ Pure functions of the post's columns, an account and the settings: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -73,6 +74,17 @@ def allowed_lateness(max_lateness_s: int | None, account: Account | None, settin
     if account is not None and account.max_lateness is not None:
         return account.max_lateness
     return settings.max_lateness
+
+
+def lateness_cutoffs(accounts: Mapping[str, Account], settings: Settings, now: datetime
+                     ) -> tuple[datetime, dict[str, datetime]]:
+    """The late-post rule as cut-offs, for a post without a limit of its own: one that is due before
+    its account's cut-off is too late. The default's, and each account's with its own ``max_lateness``.
+
+    ``lateness_reason`` says the same of one post (a test holds the two together).
+    """
+    own = {name: now - account.max_lateness for name, account in accounts.items() if account.max_lateness is not None}
+    return now - settings.max_lateness, own
 
 
 def lateness_reason(post: Due, account: Account | None, settings: Settings, now: datetime) -> str | None:

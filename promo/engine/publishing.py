@@ -29,12 +29,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from promo import errors
 from promo.engine.outcomes import DUPLICATE, announce, record_failure, record_published
-from promo.engine.policies import lateness_reason, send_time
+from promo.engine.policies import lateness_cutoffs, lateness_reason, send_time
 from promo.engine.ratelimits import take_slot
 from promo.engine.runtime import Runtime
 from promo.posts import Post
 from promo.settings import Settings
 from promo.store import ledger, states
+from promo.store.hot_path import StartedRow
 from promo.store.ledger import transition
 from promo.store.pauses import active_pauses, pause_covering
 from promo.store.tables import AccountState, Hold, PostRow
@@ -194,8 +195,18 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, ear
     says how long to wait; a much earlier one, or one still early after its wait, goes back to
     ``scheduled`` at its time.
     """
+    moved = _start_lean(runtime, post_id, attempt_id, now)
+    if moved is not None:
+        return Started(row=Claimed.of(moved, attempts=moved.attempts))
     return _start_unless_objected(runtime, post_id, attempt_id, now) or _start_checked(
         runtime, post_id, attempt_id, now, early_ok=early_ok)
+
+
+def _start_lean(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> StartedRow | None:
+    """The usual start in pre-compiled SQL (``promo.store.hot_path``): moved only if no policy could object."""
+    default_cutoff, cutoffs = lateness_cutoffs(runtime.accounts, runtime.settings, now)
+    return runtime.hot_path.start(post_id, attempt_id, now=now, lease_until=_lease(runtime.settings, now),
+                                  actor=runtime.actor, default_cutoff=default_cutoff, cutoffs=cutoffs)
 
 
 def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> Started | None:

@@ -31,6 +31,7 @@ from promo.platforms.oauth import CONNECTABLE, flow_for
 from promo.settings import Settings
 from promo.store import tokens
 from promo.store.db import make_engine
+from promo.store.hot_path import HotPath
 from promo.store.login_cache import DbLoginCache
 from promo.times import utcnow
 
@@ -62,6 +63,7 @@ class Runtime:
     versions: dict[str, int] = field(default_factory=dict)  # adapter key -> the token version it was built with
     _keys: MultiFernet | None = None
     _media_host: MediaHost | None = None
+    _hot_path: HotPath | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, actor: str | None = None) -> Runtime:
@@ -74,6 +76,15 @@ class Runtime:
         if self._keys is None:
             self._keys = tokens.cipher()
         return self._keys
+
+    @property
+    def hot_path(self) -> HotPath:
+        """The publish hot path's statements for this store and these accounts, compiled once."""
+        if self._hot_path is None:
+            accounts = self.accounts.items()
+            self._hot_path = HotPath(self.db, late_accounts=[n for n, a in accounts if a.max_lateness is not None],
+                                     rate_limited=[n for n, a in accounts if a.rate_limit is not None])
+        return self._hot_path
 
     @property
     def media_host(self) -> MediaHost | None:

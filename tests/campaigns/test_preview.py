@@ -16,10 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "examples" / "jessica-jones-s3.yaml"
 ALL_PLATFORMS = {"x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord",
                  "slack", "outbox"}
-# Platforms the seed posts only some announcements to (a video): YouTube, Instagram (a Reel) and
-# Reddit get the featurette; TikTok only its vertical cut, an announcement of its own.
-ONLY_ON = {"youtube": {"featurette"}, "instagram": {"featurette"}, "reddit": {"featurette"},
-           "tiktok": {"featurette-vertical"}}
+# Platforms the seed posts only some announcements to (a video): YouTube and Reddit get the featurette;
+# Instagram (a Reel) and TikTok its vertical cut, and YouTube the vertical cut as a Short, announcements of
+# their own.
+ONLY_ON = {"youtube": {"featurette", "featurette-short"}, "instagram": {"featurette-vertical"},
+           "reddit": {"featurette"}, "tiktok": {"featurette-vertical"}}
 ENTRY_KEYS = {"announcement", "kind", "account", "platform", "scheduled_at", "text", "length", "limit", "ok",
               "problems", "thread", "media"}
 
@@ -46,7 +47,12 @@ def test_the_seed_campaign_is_valid_on_every_platform(seed_entries) -> None:
     for key in ("featurette", "directing-debut", "cast", "premiere"):
         extra = {platform for platform, keys in ONLY_ON.items() if key in keys}
         assert {e["platform"] for e in seed_entries if e["announcement"] == key} == ALL_PLATFORMS | extra
-    assert [e["platform"] for e in seed_entries if e["announcement"] == "featurette-vertical"] == ["tiktok"]
+    assert [e["platform"] for e in seed_entries if e["announcement"] == "featurette-vertical"] == [
+        "instagram", "tiktok"]
+    short = [e for e in seed_entries if e["announcement"] == "featurette-short"]
+    assert [e["platform"] for e in short] == ["youtube"]
+    video = short[0]["media"][0]
+    assert "#Shorts" in short[0]["text"].splitlines()[0] and video["height"] > video["width"]  # a Short
 
 
 def test_seed_entries_carry_the_preview_fields(seed_entries) -> None:

@@ -198,7 +198,7 @@ def _long_campaign(tmp_path: Path) -> Path:
 def test_preview_compact_is_one_line_per_post(capsys, in_repo, tmp_path) -> None:
     code, out, _ = promo(capsys, "preview", str(_long_campaign(tmp_path)), "--compact")
     lines = out.splitlines()
-    assert code == 1 and len(lines) == 63 + 2  # the header, a line per post, the summary
+    assert code == 1 and len(lines) == 64 + 2  # the header, a line per post, the summary
     assert re.search(r"^tonight +jj-x +x +349/280 +1 problem", out, re.MULTILINE)
     assert re.search(r"^premiere +jj-mastodon +mastodon +\d+/500 +ok", out, re.MULTILINE)
 

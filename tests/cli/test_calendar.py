@@ -22,11 +22,11 @@ LA = zone("America/Los_Angeles")
 # post. The featurette's is 09:00 on every account: jj-youtube's upload_ahead = "2h" uploads it two hours early,
 # but YouTube makes it public at its "Publish at:" time, and that is what the calendar shows.
 SEED_TIMES = {"featurette": "2027-05-29 09:00", "featurette-vertical": "2027-05-29 09:30",
-              "directing-debut": "2027-06-04 10:00", "cast": "2027-06-06 09:00",
+              "featurette-short": "2027-05-29 09:30", "directing-debut": "2027-06-04 10:00", "cast": "2027-06-06 09:00",
               "countdown-3": "2027-06-11 00:01", "tonight": "2027-06-13 09:01", "premiere": "2027-06-14 00:01"}
-# Its posts: the featurette on 13 accounts (all but TikTok), its vertical cut on TikTok, then 10, 10, 10, 9
-# (no LinkedIn) and 10 on the ten text accounts.
-SEED_POSTS = 63
+# Its posts: the featurette on 12 accounts (all but Instagram and TikTok), its vertical cut on Instagram and
+# TikTok and as a YouTube Short, then 10, 10, 10, 9 (no LinkedIn) and 10 on the ten text accounts.
+SEED_POSTS = 64
 LONG_KEY = "a-very-long-announcement-key-that-a-team-wrote-for-the-season-four-teaser-drop-on-every-network"
 DST_CAMPAIGN = f"""\
 campaign: dst-check

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ IMAGE = SEED.parent / "media" / "premiere.png"
 IMAGE_ALT = "Jessica Jones season 3 key art: Jessica and Trish, back to back"
 MEDIA_BASE_URL = "https://cdn.example.com/jj"  # Threads takes images by public URL only
 TELEGRAM_CHAT = "@jessicajones"
-MEDIA_BUCKET = "jj-e2e-media"  # the media host's bucket (Instagram fetches the seed's featurette from it)
+MEDIA_BUCKET = "jj-e2e-media"  # the media host's bucket (Instagram fetches the seed's Reel from it)
 PLATFORMS = ("x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord", "slack",
              "webhook", "outbox")
 
@@ -91,8 +91,8 @@ class Fakes:
     discord: FakeDiscord
     slack: FakeSlack
     hook: Receiver
-    youtube: FakeYouTube  # video only: not in PLATFORMS (the image premiere); the seed's featurette goes there
-    instagram: FakeInstagram  # JPEG or video only: not in PLATFORMS either; the seed's featurette is its Reel
+    youtube: FakeYouTube  # video only: not in PLATFORMS (the image premiere); the seed's featurette and Short go there
+    instagram: FakeInstagram  # JPEG or video only: not in PLATFORMS either; the seed's vertical cut is its Reel
     s3: FakeS3  # the media host Instagram fetches from (moto's S3, presigned URLs)
     reddit: FakeReddit  # the seed's featurette as a video post to r/television
     tiktok: FakeTikTok  # the seed's vertical cut of the featurette
@@ -178,32 +178,52 @@ base_url = "{self.tiktok.url}"
 
     def credentials(self) -> dict[str, str]:
         """The ``PROMO_ACCOUNT_<NAME>_<CREDENTIAL>`` variables the worker reads."""
-        values = {("jj-x", name): value for name, value in X_CREDENTIALS.items()} | {
-            ("jj-mastodon", "access_token"): MASTODON_TOKEN,
-            ("jj-bluesky", "app_password"): APP_PASSWORD,
-            ("jj-threads", "access_token"): THREADS_TOKEN,
-            ("jj-linkedin", "access_token"): LINKEDIN_TOKEN,
-            ("jj-facebook", "page_token"): PAGE_TOKEN,
-            ("jj-telegram", "bot_token"): TELEGRAM_TOKEN,
-            ("jj-discord", "webhook_url"): self.discord.webhook_url,
-            ("jj-slack", "webhook_url"): self.slack.webhook_url,
-            ("jj-webhook", "signing_secret"): SECRET,
-            ("jj-youtube", "access_token"): YOUTUBE_TOKEN,
-            ("jj-instagram", "access_token"): IG_TOKEN,
-            ("jj-reddit", "access_token"): REDDIT_TOKEN,
-            ("jj-tiktok", "access_token"): TIKTOK_TOKEN,
-        }
-        host = {"PROMO_MEDIA_HOST_BUCKET": MEDIA_BUCKET, "PROMO_MEDIA_HOST_ENDPOINT_URL": self.s3.url,
-                "PROMO_MEDIA_HOST_ACCESS_KEY_ID": ACCESS_KEY, "PROMO_MEDIA_HOST_SECRET_ACCESS_KEY": SECRET_KEY}
-        return host | {env_name(account, name): value for (account, name), value in values.items()}
+        return credential_env(CREDENTIALS | webhook_urls(self.discord, self.slack), self.s3)
+
+
+# (account, credential) -> value: what every end-to-end kit's accounts authenticate with at the fakes.
+CREDENTIALS = {("jj-x", name): value for name, value in X_CREDENTIALS.items()} | {
+    ("jj-mastodon", "access_token"): MASTODON_TOKEN,
+    ("jj-bluesky", "app_password"): APP_PASSWORD,
+    ("jj-threads", "access_token"): THREADS_TOKEN,
+    ("jj-linkedin", "access_token"): LINKEDIN_TOKEN,
+    ("jj-facebook", "page_token"): PAGE_TOKEN,
+    ("jj-telegram", "bot_token"): TELEGRAM_TOKEN,
+    ("jj-webhook", "signing_secret"): SECRET,
+    ("jj-youtube", "access_token"): YOUTUBE_TOKEN,
+    ("jj-instagram", "access_token"): IG_TOKEN,
+    ("jj-reddit", "access_token"): REDDIT_TOKEN,
+    ("jj-tiktok", "access_token"): TIKTOK_TOKEN,
+}
+
+
+def webhook_urls(discord: FakeDiscord, slack: FakeSlack) -> dict[tuple[str, str], str]:
+    """Discord's and Slack's webhook URLs: credentials that name their fake."""
+    return {("jj-discord", "webhook_url"): discord.webhook_url, ("jj-slack", "webhook_url"): slack.webhook_url}
+
+
+def credential_env(values: Mapping[tuple[str, str], str], s3: FakeS3) -> dict[str, str]:
+    """``values`` as ``PROMO_ACCOUNT_<NAME>_<CREDENTIAL>`` variables, and the media host's (``s3``) settings."""
+    host = {"PROMO_MEDIA_HOST_BUCKET": MEDIA_BUCKET, "PROMO_MEDIA_HOST_ENDPOINT_URL": s3.url,
+            "PROMO_MEDIA_HOST_ACCESS_KEY_ID": ACCESS_KEY, "PROMO_MEDIA_HOST_SECRET_ACCESS_KEY": SECRET_KEY}
+    return host | {env_name(account, name): value for (account, name), value in values.items()}
 
 
 S = TypeVar("S", bound=FakeServer)
 
 
-def _started(stack: contextlib.ExitStack, server: S) -> S:
+def started(stack: contextlib.ExitStack, server: S) -> S:
+    """``server`` started, and stopped when ``stack`` closes."""
     stack.enter_context(server)
     return server
+
+
+def media_host_s3(stack: contextlib.ExitStack) -> FakeS3:
+    """The media host's S3 (moto's server) with its bucket, stopped when ``stack`` closes."""
+    s3 = FakeS3().start()
+    stack.callback(s3.stop)
+    s3.make_bucket(MEDIA_BUCKET)
+    return s3
 
 
 @contextlib.contextmanager
@@ -211,25 +231,23 @@ def running_fakes() -> Iterator[Fakes]:
     """Start every platform's fake, the media host's S3 (with its bucket) and the webhook receiver; stop them
     all afterwards."""
     with contextlib.ExitStack() as stack:
-        s3 = FakeS3().start()
-        stack.callback(s3.stop)
-        s3.make_bucket(MEDIA_BUCKET)
+        s3 = media_host_s3(stack)
         yield Fakes(
-            x=_started(stack, FakeX()),
-            mastodon=_started(stack, FakeMastodon()),
-            bluesky=_started(stack, FakeBluesky()),
-            threads=_started(stack, FakeThreads()),
-            linkedin=_started(stack, FakeLinkedIn()),
-            facebook=_started(stack, FakeFacebook()),
-            telegram=_started(stack, FakeTelegram()),
-            discord=_started(stack, FakeDiscord()),
-            slack=_started(stack, FakeSlack()),
+            x=started(stack, FakeX()),
+            mastodon=started(stack, FakeMastodon()),
+            bluesky=started(stack, FakeBluesky()),
+            threads=started(stack, FakeThreads()),
+            linkedin=started(stack, FakeLinkedIn()),
+            facebook=started(stack, FakeFacebook()),
+            telegram=started(stack, FakeTelegram()),
+            discord=started(stack, FakeDiscord()),
+            slack=started(stack, FakeSlack()),
             hook=stack.enter_context(FakeWebhookServer()),
-            youtube=_started(stack, FakeYouTube()),
-            instagram=_started(stack, FakeInstagram()),
+            youtube=started(stack, FakeYouTube()),
+            instagram=started(stack, FakeInstagram()),
             s3=s3,
-            reddit=_started(stack, FakeReddit()),
-            tiktok=_started(stack, FakeTikTok()),
+            reddit=started(stack, FakeReddit()),
+            tiktok=started(stack, FakeTikTok()),
         )
 
 

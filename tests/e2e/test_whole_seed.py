@@ -1,17 +1,26 @@
 """End to end: the whole seed campaign (promo/manage/seed/) through a real worker and beat to all 14 platforms.
 
-The seed project is copied into a temporary folder (campaign, media, templates), its accounts pointed at the
-fakes, and every announcement moved to a few seconds from now, one after another; ``promo apply`` writes the
-ledger as a user would, then a real worker and beat on a throwaway Redis publish everything. Each platform's
-fake must hold exactly the posts the ledger says went there, once each, under the ids the ledger holds.
+The seed project is copied into a temporary folder as it ships: its campaign, media, templates and its own
+promo.toml, whose accounts keep every option the seed gives them (X's and Instagram's rate limits, Reddit's flair,
+YouTube's project, category and ``upload_ahead = "2h"``, TikTok's defaults). The copy only points each account at
+its fake: base URLs and the other URLs a platform fetches from, and where a fake knows one account id only, that
+id (``local_options``); the credentials come from ``PROMO_ACCOUNT_<NAME>_<CREDENTIAL>`` as a user's would.
+
+Every announcement is moved to a few seconds from now, one after another. The YouTube Short's announcement goes
+to YouTube alone: it is moved two hours later (the seed's ``upload_ahead``), so its upload is dispatched in the
+window and YouTube must hold it private with ``publishAt`` at the announcement's time. ``promo apply`` writes the
+ledger as a user would, then a real worker and beat on a throwaway Redis publish everything. Each platform's fake
+must hold exactly the posts the ledger says went there, once each, under the ids the ledger holds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,25 +32,34 @@ import pytest
 import yaml
 from sqlalchemy import Engine, select
 
+from promo.accounts import Account, load_accounts
+from promo.campaigns.probe import probe_video
+from promo.rules.youtube import is_short, lead_time, rfc3339, short_problems, video_text
 from promo.store.db import transaction
 from promo.store.tables import PostRow
 from promo.times import utcnow
-from tests.e2e.e2ekit import MEDIA_BASE_URL, REPO, Fakes
+from tests.e2e.e2ekit import REPO, Fakes
 from tests.engine.enginekit import EngineProcess, engine_env, make_store, wait_for
 from tests.fakes.bluesky import DID, FakeVideoService
+from tests.fakes.facebook import PAGE_ID
 from tests.fakes.harness import MediaHost
+from tests.fakes.linkedin import AUTHOR
+from tests.fakes.threads import USER_ID as THREADS_USER
 from tests.fakes.webhook import SECRET
+from tests.fakes.youtube import Video
 
 pytestmark = pytest.mark.timeout(120)
 
 SEED_DIR = REPO / "promo" / "manage" / "seed"
 CAMPAIGN = "jessica-jones-s3.yaml"
+VERTICAL = SEED_DIR / "media" / "featurette-vertical.mp4"
 PLATFORMS = {"x", "mastodon", "bluesky", "threads", "linkedin", "facebook", "telegram", "discord", "slack",
              "outbox", "youtube", "instagram", "reddit", "tiktok"}
 FINAL = {"published", "failed", "unknown", "held", "cancelled", "paused"}
 ENGINE = {"publish_time_limit": 20.0, "http_timeout": 5.0, "visibility_timeout": 60}
 # Announcements go out this many seconds apart, the first FIRST_AT seconds from now (``promo apply`` starts first).
 FIRST_AT, SPACING = 6, 1
+UNCHANGED = {"jj-outbox"}  # the seed's path: outbox.jsonl in promo's home
 
 
 @pytest.fixture
@@ -73,28 +91,66 @@ def store(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def accounts_toml(folder: Path, fakes: Fakes, services: VideoServices) -> str:
-    """The kit's accounts, with what a user sets for video: Bluesky's video service and Threads' public media
-    URL (the kit's are for the image-only premiere)."""
-    config = fakes.accounts_toml(folder / "outbox.jsonl")
-    config = config.replace(f'media_base_url = "{MEDIA_BASE_URL}"', f'media_base_url = "{services.media.url}"')
-    return config.replace(f'base_url = "{fakes.bluesky.url}"',
-                          f'base_url = "{fakes.bluesky.url}"\nvideo_base_url = "{services.video.url}"')
+def local_options(fakes: Fakes, services: VideoServices) -> dict[str, dict[str, str]]:
+    """What the copy sets beyond the seed: URLs, and the ids a fake knows as its only account."""
+    found = {name: {"base_url": getattr(fakes, name.removeprefix("jj-")).url}
+             for name in ("jj-x", "jj-mastodon", "jj-bluesky", "jj-threads", "jj-linkedin", "jj-facebook",
+                          "jj-telegram", "jj-discord", "jj-slack", "jj-youtube", "jj-instagram", "jj-reddit",
+                          "jj-tiktok")}
+    found["jj-bluesky"]["video_base_url"] = services.video.url      # Bluesky's video service, a host of its own
+    found["jj-threads"]["media_base_url"] = services.media.url      # Threads fetches the media from this URL
+    found["jj-reddit"]["media_upload_url"] = fakes.reddit.url        # routes the host Reddit's upload lease names
+    found["jj-threads"]["user_id"] = THREADS_USER                    # the fakes' accounts: the seed's ids are
+    found["jj-linkedin"]["author"] = AUTHOR                          # placeholders no fake answers to
+    found["jj-facebook"]["page_id"] = PAGE_ID
+    return found
 
 
-def copy_seed(folder: Path, config: str, start: datetime) -> None:
-    """The seed project in ``folder``: its media, the templates, a promo.toml whose accounts are the fakes,
-    and the campaign with every announcement due a few seconds from ``start``, in the seed's order."""
+def seed_config(local: dict[str, dict[str, str]]) -> str:
+    """The seed's promo.toml with ``local`` written over it (no value of the seed's is dropped)."""
+    config = tomllib.loads((SEED_DIR / "promo.toml").read_text(encoding="utf-8"))
+    assert set(local) | UNCHANGED == set(config["accounts"]), "an account of the seed is not pointed at a fake"
+    tables = {"promo": config["promo"]} | {f"accounts.{name}": body | local.get(name, {})
+                                           for name, body in config["accounts"].items()}
+    lines = []
+    for table, body in tables.items():
+        assert all(isinstance(value, str | int | float | bool) for value in body.values()), table
+        lines += [f"[{table}]", *(f"{key} = {json.dumps(value)}" for key, value in body.items()), ""]
+    return "\n".join(lines)
+
+
+def copy_seed(folder: Path, config: str, start: datetime) -> dict[str, datetime]:
+    """The seed project in ``folder`` with its promo.toml ``config`` and every announcement due a few seconds from
+    ``start``, in the seed's order; an announcement only uploaded ahead, that much later. Key -> time."""
     shutil.copytree(SEED_DIR / "media", folder / "media")
     shutil.copytree(REPO / "templates", folder / "templates")
-    (folder / "promo.toml").write_text('[promo]\ntemplates_dir = "templates"\n' + config, encoding="utf-8")
+    (folder / "promo.toml").write_text(config, encoding="utf-8")
+    ahead = {name: lead_time(account.options) for name, account in seed_accounts(folder).items()}
     campaign = yaml.safe_load((SEED_DIR / CAMPAIGN).read_text(encoding="utf-8"))
+    times = {}
     for index, announcement in enumerate(campaign["announcements"]):
         at = (start + timedelta(seconds=FIRST_AT + SPACING * index)).replace(microsecond=0)
+        at += min(ahead[name] for name in announcement.get("accounts", campaign["accounts"]))
         announcement["at"] = at.isoformat()  # relative times ("premiere - 3d") would land days in the past
         if "not_before" in announcement:
             announcement["not_before"] = at.isoformat()
+        times[announcement["key"]] = at
     (folder / CAMPAIGN).write_text(yaml.safe_dump(campaign, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return times
+
+
+def seed_accounts(folder: Path) -> dict[str, Account]:
+    return load_accounts(folder / "promo.toml", environ={})
+
+
+def check_the_seeds_options(folder: Path, local: dict[str, dict[str, str]]) -> None:
+    """Every behavioural option of the copy is the seed's: only ``local_options``' URLs and ids differ."""
+    seed, copy = load_accounts(SEED_DIR / "promo.toml", environ={}), seed_accounts(folder)
+    for name, account in copy.items():
+        kept = {key: value for key, value in account.options.items() if key not in local.get(name, {})}
+        assert kept == {k: v for k, v in seed[name].options.items() if k not in local.get(name, {})}, name
+        assert (account.rate_limit, account.max_lateness) == (seed[name].rate_limit, seed[name].max_lateness), name
+    assert copy["jj-x"].rate_limit is not None and copy["jj-instagram"].rate_limit is not None
 
 
 def promo_apply(folder: Path, env: dict[str, str]) -> None:
@@ -136,7 +192,8 @@ def _roots(items: dict[str, dict[str, Any]], parent: Callable[[dict[str, Any]], 
 
 
 def _outbox(fakes: Fakes, folder: Path) -> Held:
-    lines = [json.loads(line) for line in (folder / "outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    text = (folder / "home" / "outbox.jsonl").read_text(encoding="utf-8")  # the seed's path, in promo's home
+    lines = [json.loads(line) for line in text.splitlines()]
     return [line["id"] for line in lines], sum(len(line["parts"]) for line in lines)
 
 
@@ -174,18 +231,64 @@ def check_platform(platform: str, rows: list[PostRow], held: Held) -> None:
         assert Counter(roots) == Counter(ids), (platform, roots, ids)
 
 
+def check_youtube(fakes: Fakes, rows: dict[tuple[str, str], PostRow], times: dict[str, datetime],
+                  folder: Path) -> None:
+    """The Short: a vertical video, a Short by YouTube's rules, private until its announcement's time. The
+    featurette, less than a minute from its time when released: public at once."""
+    short, featurette = rows["jj-youtube", "featurette-short"], rows["jj-youtube", "featurette"]
+    video = fakes.youtube.videos[short.platform_id]
+    assert video.data == VERTICAL.read_bytes()
+    (folder / "received.mp4").write_bytes(video.data)
+    probed = probe_video(folder / "received.mp4")
+    snippet = video.metadata["snippet"]
+    assert is_short(video_text(f"{snippet['title']}\n\n{snippet['description']}")) and "#Shorts" in snippet["title"]
+    assert short_problems(probed["width"], probed["height"], probed["duration_s"]) == []
+    assert probed["height"] > probed["width"] and short.url == f"https://www.youtube.com/shorts/{video.id}"
+    ahead = lead_time(seed_accounts(folder)["jj-youtube"].options)  # the seed's upload_ahead, 2 hours
+    assert ahead == timedelta(hours=2) and short.scheduled_at == times["featurette-short"] - ahead  # sent early
+    assert _status(video) == ("private", rfc3339(times["featurette-short"]))
+    assert snippet["categoryId"] == "1"  # the seed's category_id
+    assert _status(fakes.youtube.videos[featurette.platform_id]) == ("public", None)
+
+
+def _status(video: Video) -> tuple[str, str | None]:
+    status = video.metadata["status"]
+    return status["privacyStatus"], status.get("publishAt")
+
+
+def check_seed_options(fakes: Fakes, rows: dict[tuple[str, str], PostRow], folder: Path) -> None:
+    """What the seed's options asked for reached the fakes; the posts stay within X's and Instagram's limits."""
+    accounts = seed_accounts(folder)
+    flair = accounts["jj-reddit"].options["flair_id"]
+    assert [post["flair_id"] for post in fakes.reddit.posts] == [flair]
+    assert [post.privacy for post in fakes.tiktok.posts] == ["SELF_ONLY"]  # not audited: the seed's default
+    reel = fakes.instagram.published[rows["jj-instagram", "featurette-vertical"].platform_id]
+    assert reel["media_type"] == "REELS" and hashlib.sha256(VERTICAL.read_bytes()).hexdigest() in reel["video_url"]
+    for name in ("jj-x", "jj-instagram"):
+        limit = accounts[name].rate_limit
+        assert limit is not None and sum(row.account == name for row in rows.values()) < limit.posts, name
+
+
 @pytest.mark.slow
 def test_the_whole_seed_campaign_reaches_all_14_platforms_once(
     tmp_path: Path, fakes: Fakes, services: VideoServices, store: Engine, database_url: str, redis_server: Any
 ) -> None:
-    copy_seed(tmp_path, accounts_toml(tmp_path, fakes, services), utcnow())
+    local = local_options(fakes, services)
+    times = copy_seed(tmp_path, seed_config(local), utcnow())
+    check_the_seeds_options(tmp_path, local)
+    fakes.reddit.requirements = {"is_flair_required": True}  # as r/television: a post without flair is refused
+    # Processed at the first look: the seed keeps YouTube's and TikTok's 5 s between two looks.
+    fakes.youtube.processing_polls = fakes.tiktok.processing_polls = 0
     env = engine_env(tmp_path, database_url, redis_server.url, SECRET, **ENGINE) | fakes.credentials()
     env |= {"PYTHONPATH": str(REPO)}
     promo_apply(tmp_path, env)
     publish_everything(tmp_path, env, store)
     rows = ledger(store)
-    assert {row.platform for row in rows} == PLATFORMS
+    assert {row.platform for row in rows} == PLATFORMS and len(rows) == 64
     stuck = {(row.account, row.announcement): (row.status, row.reason) for row in rows if row.status != "published"}
     assert not stuck, f"not published: {stuck}"
     for platform in sorted(PLATFORMS):
         check_platform(platform, [row for row in rows if row.platform == platform], HELD[platform](fakes, tmp_path))
+    by_post = {(row.account, row.announcement): row for row in rows}
+    check_youtube(fakes, by_post, times, tmp_path)
+    check_seed_options(fakes, by_post, tmp_path)

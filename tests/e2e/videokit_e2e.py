@@ -4,7 +4,8 @@
 needs beside them: Bluesky's video service next to its PDS, and a ``MediaHost`` serving the
 campaign's media folder (Threads fetches a video from a public URL). Slack runs in bot mode (a bot
 token and a channel: an incoming webhook cannot upload a file). Polling intervals are set short
-through each account's own options, so the test waits on processing, not on sleep.
+through each account's own options, so the test waits on processing, not on sleep. Starting the
+fakes and the media host's S3, and the credentials, are the e2e kit's (``tests.e2e.e2ekit``).
 
 ``write_video_campaign`` writes a real H.264 clip made with PyAV (``tests.media.mediakit``) and a
 JPEG cover into ``folder/media`` and a campaign with one featurette announcement per cover policy:
@@ -19,24 +20,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
-from promo.accounts import env_name
 from promo.times import iso
-from tests.fakes.bluesky import APP_PASSWORD, HANDLE, FakeBluesky, FakeVideoService
+from tests.e2e.e2ekit import CREDENTIALS, TELEGRAM_CHAT, credential_env, media_host_s3, started, webhook_urls
+from tests.fakes.bluesky import HANDLE, FakeBluesky, FakeVideoService
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.facebook import PAGE_ID, PAGE_TOKEN, FakeFacebook
-from tests.fakes.harness import FakeServer, MediaHost
-from tests.fakes.instagram import IG_TOKEN, IG_USER_ID, FakeInstagram
-from tests.fakes.linkedin import AUTHOR, LINKEDIN_TOKEN, FakeLinkedIn
-from tests.fakes.mastodon import MASTODON_TOKEN, FakeMastodon
-from tests.fakes.s3 import ACCESS_KEY, SECRET_KEY, FakeS3
+from tests.fakes.facebook import PAGE_ID, FakeFacebook
+from tests.fakes.harness import MediaHost
+from tests.fakes.instagram import IG_USER_ID, FakeInstagram
+from tests.fakes.linkedin import AUTHOR, FakeLinkedIn
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.s3 import FakeS3
 from tests.fakes.slack import BOT_TOKEN, CHANNEL, FakeSlack
-from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.threads import THREADS_TOKEN, USER_ID, FakeThreads
-from tests.fakes.webhook import SECRET, FakeWebhookServer, Receiver
-from tests.fakes.x import CREDENTIALS as X_CREDENTIALS
+from tests.fakes.threads import USER_ID, FakeThreads
+from tests.fakes.webhook import FakeWebhookServer, Receiver
 from tests.fakes.x import USER as X_USER
 from tests.fakes.x import FakeX
 from tests.media.mediakit import tiny_image, tiny_video
@@ -46,11 +44,9 @@ SECONDS, WIDTH, HEIGHT, FPS = 3.0, 256, 144, 24
 CLIP_NAME = "featurette.mp4"
 COVER_NAME = "cover.jpg"
 VIDEO_ALT = "Krysten Ritter behind the camera on the Jessica Jones season 3 set"
-TELEGRAM_CHAT = "@jessicajones"
 POLL = 0.1  # seconds between two looks at a video still processing, where an account option sets it
 # The platforms that take a custom cover image get the announcement with one; the rest the clip alone.
 COVERED = ("mastodon", "facebook", "telegram", "linkedin", "webhook", "instagram")
-MEDIA_BUCKET = "jj-e2e-media"  # Instagram fetches the clip and its cover from the media host (moto's S3)
 UNCOVERED = ("x", "bluesky", "threads", "discord", "slack")
 VIDEO_PLATFORMS = COVERED + UNCOVERED
 
@@ -171,55 +167,32 @@ base_url = "{self.instagram.url}"
 """
 
     def credentials(self) -> dict[str, str]:
-        """The ``PROMO_ACCOUNT_<NAME>_<CREDENTIAL>`` variables the CLI and the worker read."""
-        values = {("jj-x", name): value for name, value in X_CREDENTIALS.items()} | {
-            ("jj-mastodon", "access_token"): MASTODON_TOKEN,
-            ("jj-bluesky", "app_password"): APP_PASSWORD,
-            ("jj-threads", "access_token"): THREADS_TOKEN,
-            ("jj-linkedin", "access_token"): LINKEDIN_TOKEN,
-            ("jj-facebook", "page_token"): PAGE_TOKEN,
-            ("jj-telegram", "bot_token"): TELEGRAM_TOKEN,
-            ("jj-discord", "webhook_url"): self.discord.webhook_url,
-            ("jj-slack", "webhook_url"): self.slack.webhook_url,
-            ("jj-slack", "bot_token"): BOT_TOKEN,
-            ("jj-webhook", "signing_secret"): SECRET,
-            ("jj-instagram", "access_token"): IG_TOKEN,
-        }
-        host = {"PROMO_MEDIA_HOST_BUCKET": MEDIA_BUCKET, "PROMO_MEDIA_HOST_ENDPOINT_URL": self.s3.url,
-                "PROMO_MEDIA_HOST_ACCESS_KEY_ID": ACCESS_KEY, "PROMO_MEDIA_HOST_SECRET_ACCESS_KEY": SECRET_KEY}
-        return host | {env_name(account, name): value for (account, name), value in values.items()}
-
-
-S = TypeVar("S", bound=FakeServer)
-
-
-def _started(stack: contextlib.ExitStack, server: S) -> S:
-    stack.enter_context(server)
-    return server
+        """The ``PROMO_ACCOUNT_<NAME>_<CREDENTIAL>`` variables the CLI and the worker read (the e2e kit's, and
+        Slack's bot token)."""
+        slack_bot = {("jj-slack", "bot_token"): BOT_TOKEN}
+        return credential_env(CREDENTIALS | webhook_urls(self.discord, self.slack) | slack_bot, self.s3)
 
 
 @contextlib.contextmanager
 def running_video_fakes(media: Path) -> Iterator[VideoFakes]:
     """Start every video-capable fake (``media`` is the folder the media host serves); stop them afterwards."""
     with contextlib.ExitStack() as stack:
-        pds = _started(stack, FakeBluesky())
-        s3 = FakeS3().start()
-        stack.callback(s3.stop)
-        s3.make_bucket(MEDIA_BUCKET)
+        pds = started(stack, FakeBluesky())
+        s3 = media_host_s3(stack)
         yield VideoFakes(
-            x=_started(stack, FakeX(check_after_secs=0.2, processing_polls=2)),
-            mastodon=_started(stack, FakeMastodon()),
+            x=started(stack, FakeX(check_after_secs=0.2, processing_polls=2)),
+            mastodon=started(stack, FakeMastodon()),
             bluesky=pds,
-            video_service=_started(stack, FakeVideoService(pds)),
-            threads=_started(stack, FakeThreads()),
-            media_host=_started(stack, MediaHost(media)),
-            linkedin=_started(stack, FakeLinkedIn()),
-            facebook=_started(stack, FakeFacebook()),
-            telegram=_started(stack, FakeTelegram()),
-            discord=_started(stack, FakeDiscord()),
-            slack=_started(stack, FakeSlack()),
+            video_service=started(stack, FakeVideoService(pds)),
+            threads=started(stack, FakeThreads()),
+            media_host=started(stack, MediaHost(media)),
+            linkedin=started(stack, FakeLinkedIn()),
+            facebook=started(stack, FakeFacebook()),
+            telegram=started(stack, FakeTelegram()),
+            discord=started(stack, FakeDiscord()),
+            slack=started(stack, FakeSlack()),
             hook=stack.enter_context(FakeWebhookServer()),
-            instagram=_started(stack, FakeInstagram()),
+            instagram=started(stack, FakeInstagram()),
             s3=s3,
         )
 

@@ -49,9 +49,11 @@ SLACK_S = 2.5  # a loaded 2-core machine: process scheduling, a tick's own time
 @pytest.fixture
 def start(tmp_path: Path, database_url: str, receiver: Receiver, store: Engine) -> Iterator[Any]:
     started: list[EngineProcess] = []
+    chosen: list[str] = []  # the hook's adapter, once a launch names one: later launches keep it
 
     def launch(broker_url: str, *args: str, adapter: str | None = None) -> EngineProcess:
-        named = f'adapter = "{adapter}"\n' if adapter else ""
+        chosen.extend([adapter] if adapter else [])
+        named = f'adapter = "{chosen[-1]}"\n' if chosen else ""
         (tmp_path / "promo.toml").write_text(
             f'[accounts.hook]\nplatform = "webhook"\nurl = "{receiver.url}"\n{named}\n'
             '[accounts.slow]\nplatform = "outbox"\nadapter = "tests.engine.sleepy:SleepingAdapter"\n',

@@ -96,5 +96,5 @@ def test_the_demo_reads_the_packaged_seed_whatever_the_folder(settings: Settings
         yield
 
     result = run_demo(load_settings(home=tmp_path / "home"), engine, timeout=0.2)
-    assert len(result.outcomes) == 63 and {o.status for o in result.outcomes} == {states.SCHEDULED}
+    assert len(result.outcomes) == 64 and {o.status for o in result.outcomes} == {states.SCHEDULED}
     assert Path(seen[0]["PROMO_CONFIG_FILE"]).read_bytes() == (ROOT / "promo.toml").read_bytes()

@@ -6,7 +6,7 @@ ffmpeg's bit-exact flags, no timestamps), so the shipped file can be made again 
 the same PyAV: ``python -m promo.manage.seed`` rewrites both copies. Its size and shape fit every
 platform the seed posts to (LinkedIn wants at least 3 seconds and 256x144), except TikTok, which wants at
 least 360 pixels a side: ``featurette_clip(VERTICAL_SIZE)`` makes ``media/featurette-vertical.mp4``, the same
-card at 360x640 for the seed's vertical cut.
+card at 360x640 for the seed's vertical cut (its TikTok, its Instagram Reel and its YouTube Short).
 """
 
 from __future__ import annotations
