@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.load import LoadWatch, load_line
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 POSTGRES_URL = os.environ.get("PROMO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -199,17 +201,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def report(args: argparse.Namespace, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           targets: Sequence[Target] = (), notes: Sequence[str] = ()) -> str:
-    """Print the result and append it to the benchmarks document (unless --no-record)."""
+           targets: Sequence[Target] = (), notes: Sequence[str] = (), load: LoadWatch | None = None,
+           figures: str = "the figures") -> str:
+    """Print the result and append it to the benchmarks document (unless --no-record).
+
+    ``load`` is what the script watched of the machine's load; a busy machine is said above the
+    table ("busy machine: ``figures`` below are not comparable"). Without it, the load at the end.
+    """
     command = " ".join(["python -m bench." + Path(sys.argv[0]).stem, *sys.argv[1:]])
+    warning = load.warning(figures) if load is not None else ""
     parts = [f"### {title}", "",
              f"- command: `{command}`",
              f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-             f"- machine: {machine()}", "", table(headers, rows), ""]
+             f"- machine: {machine()}", *([f"- {warning}"] if warning else []), "", table(headers, rows), ""]
     if targets:
         verdicts = [[t.text, t.measured, t.verdict] for t in targets]
         parts += [table(["target", "measured", "verdict"], verdicts), ""]
-    parts += [f"- {note}" for note in notes] + ([""] if notes else [])
+    notes = [*notes, *(load.notes() if load is not None else [load_line()])]
+    parts += [f"- {note}" for note in notes] + [""]
     text = "\n".join(parts)
     print(text, flush=True)
     if not args.no_record:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -167,10 +168,26 @@ class Worker:
             return count >= n
         wait_until(done, timeout, 0.2, f"{n} {task} tasks")
 
+    def roles(self) -> dict[str, int]:
+        """The worker's processes by role: main, pool 1, pool 2 and, under ``promo run``, beat.
+
+        Pool children share billiard's pipes with the main process; Celery's embedded beat (a child
+        process of its own, ``celery.beat._Process``) closes every descriptor it inherits but stdio
+        and the log.
+        """
+        main = self.process.pid
+        pool = [pid for pid in sorted(children(main)) if pipes(pid) & pipes(main)]
+        rest = [pid for pid in sorted(children(main)) if pid not in pool]
+        return {"main": main, **{f"pool {i}": pid for i, pid in enumerate(pool, 1)},
+                **{("beat" if len(rest) == 1 else f"child {pid}"): pid for pid in rest}}
+
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU used so far: the worker's main process, and its pool children together."""
-        return {"worker main": cpu_seconds(self.process.pid),
-                "pool children": sum(cpu_seconds(pid) for pid in children(self.process.pid))}
+        """CPU used so far: the worker's main process, its pool children together, and its beat."""
+        seconds = {"worker main": 0.0, "pool children": 0.0, "beat": 0.0}
+        for role, pid in self.roles().items():
+            group = "worker main" if role == "main" else "pool children" if role.startswith("pool") else "beat"
+            seconds[group] += cpu_seconds(pid)
+        return seconds
 
     def rate(self, task: str) -> float:
         """Tasks per second between the first and the last success of ``task``."""
@@ -196,6 +213,21 @@ class Worker:
             self.process.wait(5)
         except ProcessLookupError:
             pass
+
+
+def pipes(pid: int) -> set[str]:
+    """The pipes a process holds open, past stdin, stdout and stderr."""
+    found: set[str] = set()
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return found
+    for fd in descriptors:
+        with suppress(OSError):
+            target = os.readlink(fd)
+            if int(fd.name) > 2 and target.startswith("pipe:"):
+                found.add(target)
+    return found
 
 
 def published_count(engine: Any) -> int:

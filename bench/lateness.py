@@ -2,7 +2,9 @@
 
 A worker with the dispatcher (``promo run``, default timing settings) is started and ready first; then
 the posts are written with times spread evenly over the next ``--spread`` seconds. Publish time is the
-ledger's ``published_at``, stamped after the adapter returned: the delay a reader would see.
+ledger's ``published_at``, stamped after the adapter returned: the delay a reader would see. The
+load is read before each store's run and at the end (``bench.load``); ``--wait-quiet SECONDS``
+waits for a quiet machine first.
 
     python -m bench.lateness              # 2,000 posts over 60 s: Redis (SQLite, PostgreSQL), embedded
     python -m bench.lateness --quick
@@ -18,6 +20,7 @@ from typing import Any
 
 from bench.common import Target, parser, percentile, postgres_schema, redis_server, report, size
 from bench.engine import Worker, insert_posts, make_store, promo_env
+from bench.load import LoadWatch, quiet_option
 
 LEAD_S = 2.0
 TARGET_P99_MS, TARGET_MAX_MS = 250, 1000
@@ -33,8 +36,10 @@ def lateness_ms(engine: Any) -> list[float]:
     return [(published - scheduled).total_seconds() * 1000 for scheduled, published in rows]
 
 
-def measure(folder: Path, broker: str | None, n: int, spread: float, database_url: str = "") -> list[float]:
+def measure(load: LoadWatch, folder: Path, broker: str | None, n: int, spread: float,
+            database_url: str = "") -> list[float]:
     database_url = database_url or f"sqlite:///{folder / 'promo.db'}"
+    load.before(f"before the {folder.name} run")
     engine = make_store(database_url)
     worker = Worker.promo(folder, promo_env(folder, database_url, broker))
     try:
@@ -59,18 +64,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--spread", type=float, default=None, help="seconds the posts are spread over (60)")
     p.add_argument("--skip-embedded", action="store_true", help="Redis only")
     p.add_argument("--skip-postgres", action="store_true", help="SQLite stores only")
+    quiet_option(p)
     args: argparse.Namespace = p.parse_args(argv)
     n, spread = size(args), args.spread or (3.0 if args.quick else 60.0)
-    rows, targets = [], []
+    rows, targets, load = [], [], LoadWatch(args.wait_quiet)
     with tempfile.TemporaryDirectory(prefix="promo-bench-") as tmp:
         with redis_server(Path(tmp)) as redis_url:
-            results = [("Redis", "SQLite", measure(Path(tmp) / "redis", redis_url, n, spread))]
+            results = [("Redis", "SQLite", measure(load, Path(tmp) / "redis", redis_url, n, spread))]
             if not args.skip_postgres:
                 with postgres_schema() as pg_url:
-                    values = measure(Path(tmp) / "redis-pg", redis_url, n, spread, pg_url)
+                    values = measure(load, Path(tmp) / "redis-pg", redis_url, n, spread, pg_url)
                 results.append(("Redis", "PostgreSQL", values))
         if not args.skip_embedded:
-            results.append(("embedded", "SQLite", measure(Path(tmp) / "embedded", None, n, spread)))
+            results.append(("embedded", "SQLite", measure(load, Path(tmp) / "embedded", None, n, spread)))
+    load.end()
     for broker, store, values in results:
         rows.append(row(broker, store, values, n, spread))
         p99, worst = percentile(values, 99), max(values)
@@ -82,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
            ["default timing (dispatch_interval 1 s, dispatch_lookahead 2 s): the dispatcher "
             "claims ahead, the broker holds a short countdown, the task waits for its second",
             "for comparison (docs/reliability.md): Celery beat polling every 2 s gives p50 1.1 s, max 2 s; "
-            "a once-a-minute poll (Mixpost) up to 60 s"])
+            "a once-a-minute poll (Mixpost) up to 60 s"], load, figures="lateness figures")
 
 
 if __name__ == "__main__":

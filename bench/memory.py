@@ -19,10 +19,8 @@ rate x 120 s x 0.55 KiB (25 MiB at 400 posts/s, 60 MiB at 900/s), then stays fla
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,27 +48,6 @@ class Feed:
             self.added += CHUNK
 
 
-def pipes(pid: int) -> set[str]:
-    """The pipes a process holds open, past stdin, stdout and stderr."""
-    found = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with suppress(OSError):
-            target = os.readlink(fd)
-            if int(fd.name) > 2 and target.startswith("pipe:"):
-                found.add(target)
-    return found
-
-
-def processes(worker: Worker) -> dict[str, int]:
-    """The worker's processes by role. Pool children share billiard's pipes with the main process; the
-    embedded beat closes every descriptor it inherits but stdio and the log (``celery.beat._Process``)."""
-    main = worker.process.pid
-    pool = [pid for pid in sorted(children(main)) if pipes(pid) & pipes(main)]
-    rest = [pid for pid in sorted(children(main)) if pid not in pool]
-    return {"main": main, **{f"pool {i}": pid for i, pid in enumerate(pool, 1)},
-            **{("beat" if len(rest) == 1 else f"child {pid}"): pid for pid in rest}}
-
-
 def rss_mib(roles: dict[str, int]) -> list[float]:
     """RSS of each process, MiB; refuses if a process was replaced (its numbers would not compare)."""
     if sorted(children(roles["main"])) != sorted(pid for role, pid in roles.items() if role != "main"):
@@ -94,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         worker = Worker.promo(folder, promo_env(folder, database_url, redis_url))
         try:
             worker.wait_for(TASK, first, timeout=120, progress=feed)
-            roles = processes(worker)
+            roles = worker.roles()
             samples = [(f"after {first:,} posts", rss_mib(roles))]
             end = time.monotonic() + warm_s
 

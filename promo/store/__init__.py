@@ -6,6 +6,8 @@
 - ``tables``       the tables; times stored as UTC, read back aware
 - ``states``       the ledger's states and the only moves between them
 - ``ledger``       ``transition(...)``: the only way a post changes state, logged in ``events``
+- ``hot_path``     the publish's usual start and success as pre-compiled SQL on the driver connection
+                   (``codec`` stores times and JSON as SQLAlchemy does); the same moves, fenced and logged
 - ``pauses``, ``meta``, ``login_cache``  the engine's shared facts: pauses, last runs, platform logins
 - ``approvals``    an approval rule, the payload digest an approval binds to, and the decisions so far
 - ``tokens``       connected accounts' tokens, encrypted at rest, and the lease one refresh holds
