@@ -3,8 +3,9 @@
 ``POST {webhook_url}?wait=true`` with JSON ``content`` (at most 2,000 characters) and
 ``allowed_mentions: {"parse": []}`` (an announcement never pings @everyone), or multipart
 ``files[n]`` + ``payload_json`` (with ``attachments: [{id, filename, description}]``, the alt text)
-for media, a video included, streamed from disk. The whole request must fit the webhook's upload
-limit (``upload_limit_mib``, default 25; more on a boosted server): over it, nothing is sent.
+for media, a video included, streamed from disk. The whole request must fit the server's upload
+limit (``promo.rules.discord.upload_limits``: 25 MiB without boosts, else the account's
+``upload_limit_mib``), the same figure preview checks: over it, nothing is sent.
 A webhook cannot reply, so a thread's parts follow as separate messages. No idempotency and no
 history: a timeout after sending is unconfirmed, but an upload cut off before its last byte (a
 killed worker; the journal's ``upload:<i>`` still ``started``) cannot have made a message.
@@ -25,14 +26,14 @@ from promo.platforms.http import FilePart, HookUrlAdapter, Multipart, error_mess
 from promo.platforms.media import local_path
 from promo.platforms.progress import PartFound, lookup_parts, send_parts, unknowable
 from promo.posts import Journal, Lookup, Media, NotPublished, Part, Post, Published
-from promo.rules.discord import DiscordRules
+from promo.rules.counting import MIB
+from promo.rules.discord import DiscordRules, upload_limits
 
 if TYPE_CHECKING:
     import httpx
 
 
 _NO_HISTORY = "a Discord webhook cannot read a message without its id: check the channel by hand"
-UPLOAD_LIMIT_MIB = 25  # a webhook request's size limit on a server without boosts
 _CUT_OFF = NotPublished("the upload was cut off before its last byte: Discord cannot have the message")
 
 
@@ -81,11 +82,11 @@ class DiscordAdapter(HookUrlAdapter):
         body = Multipart([("payload_json", json.dumps(payload).encode(), "application/json")], files,
                          on_sent=lambda: journal.record(f"upload:{index}", "complete"))
         headers = body.headers
-        limit = float(self.account.options.get("upload_limit_mib", UPLOAD_LIMIT_MIB))
-        if int(headers["Content-Length"]) > limit * 1024 * 1024:
-            raise Permanent(f"the message with its files is {int(headers['Content-Length']) / 1048576:.1f} MiB, "
-                            f"over the webhook's {limit:g} MiB upload limit (set upload_limit_mib for a boosted "
-                            "server, or send a smaller file)", platform=self.platform)
+        _, limit = upload_limits(self.account.options)
+        if int(headers["Content-Length"]) > limit:
+            raise Permanent(f"the message with its files is {int(headers['Content-Length']) / MIB:.1f} MiB, "
+                            f"over the webhook's {limit / MIB:g} MiB upload limit (set upload_limit_mib for a "
+                            "boosted server, or send a smaller file)", platform=self.platform)
         journal.record(f"upload:{index}", "started")
         return self.call_json("POST", "", params={"wait": "true"}, content=body, headers=headers)
 

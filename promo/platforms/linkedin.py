@@ -1,5 +1,9 @@
 r"""LinkedIn through the Posts API (plain httpx): little-text escaping, images, a thread as comments.
 
+A thread's later parts are comments on the post (``POST /rest/socialActions/{post}/comments``), text
+only (a later part with media fails the post before anything is sent), each journaled before the
+next like a thread's reply, so a retry after a crash sends only the parts not yet accepted.
+
 ``POST {base}/rest/posts`` with ``LinkedIn-Version`` and ``X-Restli-Protocol-Version: 2.0.0`` answers
 201 with the post URN in ``x-restli-id`` (unverified). ``commentary`` is "little text"
 (``promo.rules.linkedin.little_text``: hashtags as ``{hashtag|\#|tag}``, reserved characters
@@ -73,14 +77,17 @@ class LinkedInAdapter(HttpAdapter):
         return str(self.account.options["author"])
 
     def publish(self, post: Post, journal: Journal) -> Published:
+        if any(part.media for part in post.thread):  # before anything is sent: never a comment without it
+            raise Permanent("a thread's later parts become comments, which promo sends as text only: "
+                            "move the media to the first part", platform=self.platform)
         # Media first, each id journaled: the post itself is attempted only once its media is usable.
         content = None if journal.get(part_key(0)) else self._content(post.parts[0].media, journal)
-        ids = send_parts(post, journal, lambda index, part, previous: self._send(part, previous, content))
+        ids = send_parts(post, journal, lambda index, part, previous: self._send(part, _root(journal, index), content))
         return self._published(ids)
 
     def lookup(self, post: Post, journal: Journal) -> Lookup:
         return lookup_parts(
-            post, journal, lambda index, part, previous: self._find(journal, index, part, previous),
+            post, journal, lambda index, part, previous: self._find(journal, index, part, _root(journal, index)),
             self._published,
         )
 
@@ -91,11 +98,11 @@ class LinkedInAdapter(HttpAdapter):
     def _published(self, ids: list[str]) -> Published:
         return Published(ids[0], f"https://www.linkedin.com/feed/update/{ids[0]}", tuple(ids[1:]))
 
-    def _send(self, part: Part, previous: str | None, content: dict[str, Any] | None) -> str:
+    def _send(self, part: Part, root: str | None, content: dict[str, Any] | None) -> str:
         text = little_text(part.text)  # already little text when it came through preview
-        if previous is not None:
-            body = {"actor": self.author, "object": previous, "message": {"text": text}}
-            answer = self.call("POST", f"rest/socialActions/{quote(previous, safe='')}/comments", json=body)
+        if root is not None:  # a thread's later part: a comment on the post
+            body = {"actor": self.author, "object": root, "message": {"text": text}}
+            answer = self.call("POST", f"rest/socialActions/{quote(root, safe='')}/comments", json=body)
             return answer.headers.get("x-restli-id") or str(answer.json().get("id", ""))
         body = self._post_body(text, content)
         try:
@@ -153,11 +160,11 @@ class LinkedInAdapter(HttpAdapter):
         self.call("PUT", value["uploadUrl"], content=content, headers={**headers, "Content-Type": mime})
         return str(value["image"])
 
-    def _find(self, journal: Journal, index: int, part: Part, previous: str | None) -> PartFound:
+    def _find(self, journal: Journal, index: int, part: Part, root: str | None) -> PartFound:
         if not was_attempted(journal, index):
             return NEVER_SENT
-        if previous is not None:
-            return self._find_comment(part, previous)
+        if root is not None:
+            return self._find_comment(part, root)
         params = {"q": "author", "author": self.author, "count": "20"}
         recent = self.call_json("GET", "rest/posts", params=params)
         for item in recent.get("elements", []):
@@ -275,6 +282,11 @@ class LinkedInVideos:
             reason = video.get("processingFailureReason") or "no reason given"
             raise Permanent(f"LinkedIn could not process the video: {reason}", platform=self.adapter.platform)
         return True if status == "AVAILABLE" else Later(self.poll_s, status.lower() or "processing")
+
+
+def _root(journal: Journal, index: int) -> str | None:
+    """The post a thread's later part comments on (the first part's URN, journaled); None for the first."""
+    return journal.get(part_key(0)) if index else None
 
 
 def title_of(media: Media) -> str:

@@ -21,6 +21,7 @@ class TextRules:
     limit: int = 0
     threads: ClassVar[bool] = False       # replies chain natively (X, Mastodon, Bluesky, Threads)
     multipart: ClassVar[bool] = False     # parts may go out as consecutive messages
+    comments: ClassVar[bool] = False      # later parts go out as comments on the post (``CommentRules``)
     media_rules: ClassVar[MediaRules] = MediaRules(0, {})
     unit: ClassVar[str] = ""              # shown after the numbers: "bytes", "graphemes"
 
@@ -45,7 +46,7 @@ class TextRules:
 
     def check(self, post: Post) -> Report:
         problems: list[Problem] = []
-        if len(post.parts) > 1 and not (self.threads or self.multipart):
+        if len(post.parts) > 1 and not (self.threads or self.multipart or self.comments):
             problems.append(Problem(
                 "no_threads", f"{self.title} has no threads; remove the thread or skip this platform", 1))
         first_length = 0

@@ -9,14 +9,15 @@ little text alone, so applying it twice changes nothing. ``reader_text`` is the 
 LinkedIn shows. The limit (3,000) is unverified; we count the text the reader sees in UTF-16 code
 units, which is never less than what a Java/JavaScript backend counts. Media: LinkedIn takes up
 to 20 images in a multi-image post, but we keep 9 images or 1 video, conservatively (sizes
-unverified).
+unverified). A thread's later parts go out as comments on the post (``CommentRules``): text only,
+1,250 characters each, counted the same way (unverified: LinkedIn's API reference names no limit).
 """
 
 from __future__ import annotations
 
 import regex
 
-from promo.rules.base import TextRules
+from promo.rules.comments import CommentRules
 from promo.rules.counting import MB, MediaRules, utf16_length
 from promo.rules.video import VideoRules
 
@@ -71,10 +72,12 @@ VIDEO = VideoRules(min_duration_s=3, max_duration_s=30 * 60, max_bytes=500 * MB,
                    max_height=2304, min_fps=10, max_fps=60, cover=True, cover_frame=False, captions=True,
                    caption_formats=frozenset({"srt"}))
 
-class LinkedInRules(TextRules):
+class LinkedInRules(CommentRules):
     platform = "linkedin"
     title = "LinkedIn"
     limit = 3000
+    comment_limit = 1250
+    comment_source = "unverified"
     media_rules = MediaRules(9, {"image": 8 * MB, "gif": 8 * MB, "video": 500 * MB},
                              per_kind={"video": 1}, mixed=False, video=VIDEO)
 

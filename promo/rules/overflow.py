@@ -2,9 +2,10 @@
 
 Nothing is cut unless a campaign asks for it. ``truncate`` cuts each over-long part at a word
 boundary and ends it with "…"; ``thread`` splits each over-long part into several, at sentence
-boundaries where it can and word boundaries where it must, media staying on the first. Links
-are never cut: cuts only fall on whitespace, or, for a single word longer than the limit, on a
-grapheme boundary outside any link.
+boundaries where it can and word boundaries where it must, media staying on the first; each
+piece fits the limit of its place (from the second part on, a LinkedIn or Facebook comment's).
+Links are never cut: cuts only fall on whitespace, or, for a single word longer than the limit,
+on a grapheme boundary outside any link.
 """
 
 from __future__ import annotations
@@ -32,44 +33,51 @@ def fit(post: Post, rules: Rules, policy: str = "reject") -> Post:
     """``post`` made to fit ``rules`` by ``policy``; other problems (media, links) are left as they are."""
     if policy not in POLICIES:
         raise ConfigError(f"unknown overflow policy {policy!r} (known: {', '.join(POLICIES)})")
-    if policy == "reject" or all(_fits(rules, post, p.text, p.media) for p in post.parts):
+    if policy == "reject" or all(_fits(rules, post, p.text, p.media, i) for i, p in enumerate(post.parts)):
         return post
     if policy == "truncate":
-        return replace(post, parts=tuple(_truncate(rules, post, part) for part in post.parts))
-    if not (getattr(rules, "threads", False) or getattr(rules, "multipart", False)):
+        return replace(post, parts=tuple(_truncate(rules, post, part, i) for i, part in enumerate(post.parts)))
+    if not any(getattr(rules, way, False) for way in ("threads", "multipart", "comments")):
         name = getattr(rules, "title", rules.platform)
         raise PostInvalid([Problem("no_threads", f"{name} has no threads; use truncate or shorten the text")])
     parts: list[Part] = []
     for part in post.parts:
-        parts.extend(_split(rules, post, part))
+        parts.extend(_split(rules, post, part, len(parts)))
     return replace(post, parts=tuple(parts))
 
 
-def _fits(rules: Rules, post: Post, text: str, media: tuple[Media, ...]) -> bool:
-    report = rules.check(replace(post, parts=(Part(text, media),)))
-    return not any(problem.code in _LENGTH_CODES for problem in report.problems)
+def _fits(rules: Rules, post: Post, text: str, media: tuple[Media, ...], index: int = 0) -> bool:
+    """Does ``Part(text, media)`` fit as part ``index``? A later part is checked behind a stand-in
+    first part, as its limit may differ (a LinkedIn or Facebook comment)."""
+    parts = (Part(text, media),) if index == 0 else (Part("."), Part(text, media))
+    report = rules.check(replace(post, parts=parts))
+    return not any(p.code in _LENGTH_CODES and p.part == len(parts) - 1 for p in report.problems)
 
 
-def _truncate(rules: Rules, post: Post, part: Part) -> Part:
-    if _fits(rules, post, part.text, part.media):
+def _truncate(rules: Rules, post: Post, part: Part, index: int) -> Part:
+    if _fits(rules, post, part.text, part.media, index):
         return part
 
     def shortened(cut: int) -> str:
         return part.text[:cut].rstrip(_DANGLING) + ELLIPSIS
 
-    cut = _largest(_word_cuts(part.text), lambda c: _fits(rules, post, shortened(c), part.media))
+    def fits(cut: int) -> bool:
+        return _fits(rules, post, shortened(cut), part.media, index)
+
+    cut = _largest(_word_cuts(part.text), fits)
     if cut is None:
-        cut = _largest(_grapheme_cuts(part.text), lambda c: _fits(rules, post, shortened(c), part.media))
+        cut = _largest(_grapheme_cuts(part.text), fits)
     if cut is None:
         raise PostInvalid([Problem("too_long", f"{rules.platform}: cannot truncate this text to fit")])
     return Part(shortened(cut), part.media)
 
 
-def _split(rules: Rules, post: Post, part: Part) -> list[Part]:
+def _split(rules: Rules, post: Post, part: Part, first: int) -> list[Part]:
+    """``part`` as pieces that each fit, the first becoming part ``first`` of the post."""
     pieces: list[Part] = []
     text, media = part.text, part.media
-    while not _fits(rules, post, text, media):
-        cut = _best_cut(rules, post, text, media)
+    while not _fits(rules, post, text, media, first + len(pieces)):
+        cut = _best_cut(rules, post, text, media, first + len(pieces))
         pieces.append(Part(text[:cut].rstrip(), media))
         text, media = text[cut:].lstrip(), ()
     if text.strip() or media:
@@ -77,9 +85,9 @@ def _split(rules: Rules, post: Post, part: Part) -> list[Part]:
     return pieces
 
 
-def _best_cut(rules: Rules, post: Post, text: str, media: tuple[Media, ...]) -> int:
+def _best_cut(rules: Rules, post: Post, text: str, media: tuple[Media, ...], index: int) -> int:
     def fits(cut: int) -> bool:
-        return _fits(rules, post, text[:cut].rstrip(), media)
+        return _fits(rules, post, text[:cut].rstrip(), media, index)
 
     word = _largest(_word_cuts(text), fits)
     sentence = _largest([m.start() for m in _SENTENCE_END.finditer(text)], fits)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,3 +126,38 @@ def test_image_upload_and_thread_comments(fake: FakeLinkedIn, tmp_path: Any) -> 
 
 def test_verify(fake: FakeLinkedIn) -> None:
     assert adapter(account(fake.url)).verify() == "Jessica Jones"
+
+
+def test_every_later_part_is_a_comment_on_the_post(fake: FakeLinkedIn) -> None:
+    published = adapter(account(fake.url)).publish(thread("linkedin", 3), MemoryJournal())
+    assert [c["object"] for c in fake.comments] == [published.platform_id] * 2  # never a comment on a comment
+    assert [c["message"]["text"] for c in fake.comments] == [p.text for p in thread("linkedin", 3).thread]
+    assert published.thread_ids == tuple(c["commentUrn"] for c in fake.comments)
+
+
+def test_a_crash_between_the_post_and_its_comments_sends_each_once(fake: FakeLinkedIn) -> None:
+    post, journal = thread("linkedin", 3), MemoryJournal()
+    adapter(account(fake.url)).publish(replace(post, parts=post.parts[:1]), journal)
+    answer = adapter(account(fake.url)).lookup(post, journal)  # the worker died before the first comment
+    assert isinstance(answer, NotPublished) and answer.reason == "never sent"
+    published = adapter(account(fake.url)).publish(post, journal)
+    assert len(fake.posts) == 1 and [c["object"] for c in fake.comments] == [published.platform_id] * 2
+
+
+def test_a_lost_answer_mid_thread_is_found_and_the_rest_sent_once(fake: FakeLinkedIn) -> None:
+    post, journal = thread("linkedin", 3), MemoryJournal()
+    fake.fail_next("/comments", delay=HANG)  # the first comment is accepted, its answer lost
+    with pytest.raises(Ambiguous):
+        adapter(account(fake.url)).publish(post, journal)
+    answer = adapter(account(fake.url)).lookup(post, journal)
+    assert isinstance(answer, NotPublished) and journal.get("part:1") == fake.comments[0]["commentUrn"]
+    published = adapter(account(fake.url)).publish(post, journal)
+    assert len(fake.posts) == 1 and len(fake.comments) == 2
+    assert published.thread_ids == tuple(c["commentUrn"] for c in fake.comments)
+
+
+def test_media_on_a_comment_fails_the_post_before_anything_is_sent(fake: FakeLinkedIn, tmp_path: Any) -> None:
+    post = Post("linkedin", "test-linkedin", (Part("Poster"), Part("More", (image(tmp_path),))), "k")
+    with pytest.raises(Permanent, match="move the media to the first part"):
+        adapter(account(fake.url)).publish(post, MemoryJournal())
+    assert fake.received == []

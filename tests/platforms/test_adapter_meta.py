@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -110,6 +111,20 @@ def test_facebook_photo_and_thread_as_comments(facebook: FakeFacebook, tmp_path:
     published = adapter(fb_account(facebook.url)).publish(thread("facebook"), journal)
     comments = [p for p in facebook.posts.values() if p["parent"] == published.platform_id]
     assert [c["message"] for c in comments] == [p.text for p in thread("facebook").parts[1:]]
+
+
+def test_facebook_crash_between_the_post_and_its_comments_sends_each_once(facebook: FakeFacebook) -> None:
+    post, journal = thread("facebook"), MemoryJournal()
+    adapter(fb_account(facebook.url)).publish(replace(post, parts=post.parts[:1]), journal)
+    answer = adapter(fb_account(facebook.url)).lookup(post, journal)  # the worker died before the first comment
+    assert isinstance(answer, NotPublished) and answer.reason == "never sent"
+    facebook.fail_next("/comments", delay=HANG)  # then the first comment's answer is lost
+    with pytest.raises(Ambiguous):
+        adapter(fb_account(facebook.url)).publish(post, journal)
+    assert isinstance(adapter(fb_account(facebook.url)).lookup(post, journal), NotPublished)  # found; 3 not sent
+    published = adapter(fb_account(facebook.url)).publish(post, journal)
+    comments = [k for k, p in facebook.posts.items() if p["parent"] == published.platform_id]
+    assert len(facebook.posts) == 3 and list(published.thread_ids) == comments
 
 
 def test_facebook_verify(facebook: FakeFacebook) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from promo.errors import Permanent, RateLimited
-from promo.posts import CannotTell, Media, MemoryJournal, NotPublished, Published
+from promo.platforms.registry import rules_for
+from promo.posts import CannotTell, Media, MemoryJournal, NotPublished, Part, Post, Published
+from promo.rules.discord import request_bytes
 from tests.fakes.accounts import adapter, make_account, single
 from tests.fakes.discord import WEBHOOK_PATH, FakeDiscord
 from tests.media.mediakit import large_video, tiny_video
@@ -102,3 +104,33 @@ def test_upload_streams_from_disk(fake: FakeDiscord, tmp_path: Path) -> None:
     [files] = fake.attachments.values()
     assert files[0]["size"] == size
     assert peak < size / 10, f"peak {peak} bytes for a {size}-byte upload"
+
+
+def test_preview_never_accepts_a_request_the_adapter_refuses(fake: FakeDiscord, tmp_path: Path) -> None:
+    """Around the account's limit: what the rules accept, the adapter sends (the rules err low, by < 1 KiB)."""
+    verdicts = []
+    for gap in (0, 300, 600, 1200, 4096):
+        post = single("discord", "The trailer", f"k{gap}", clip(large_video(tmp_path, 2 * 1024 * 1024 - gap)))
+        accepted = rules_for("discord", {"upload_limit_mib": 2}).check(post).ok
+        try:
+            sent = bool(adapter(account(fake, upload_limit_mib=2)).publish(post, MemoryJournal()))
+        except Permanent:
+            sent = False
+        assert sent or not accepted, f"{gap} bytes under the limit: preview accepts what the adapter refuses"
+        verdicts.append((accepted, sent))
+    assert verdicts[0] == (False, False) and verdicts[-2:] == [(True, True)] * 2
+
+
+@pytest.mark.parametrize(("text", "alt", "name", "username"), [
+    ("The trailer", "", "trailer.mp4", None),
+    ("Jessica Jones 😷 \"S3\" é" * 80, "Krysten Ritter 🎬 \n directing" * 40, "trailer 🎬 é.mp4", "Jessica"),
+])
+def test_request_bytes_is_at_least_what_is_sent(fake: FakeDiscord, tmp_path: Path, text: str, alt: str,
+                                                 name: str, username: str | None) -> None:
+    path = tiny_video(tmp_path, name=name)
+    media = (Media(str(path), alt, path.stat().st_size, "video/mp4"), Media(str(path), alt, path.stat().st_size))
+    post = Post("discord", "test-discord", (Part(text, media),), "k")
+    options = {"username": username} if username else {}
+    adapter(account(fake, **options)).publish(post, MemoryJournal())
+    sent = int(fake.received[-1].headers["content-length"])
+    assert sent <= request_bytes(post.parts[0], username or "") <= sent + 2048

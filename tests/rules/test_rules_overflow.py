@@ -94,10 +94,22 @@ def test_thread_prefers_sentence_boundaries() -> None:
     assert thread.parts[0].text == first
 
 
-@pytest.mark.parametrize("platform", ["linkedin", "facebook"])
+@pytest.mark.parametrize("platform", ["reddit", "youtube", "tiktok"])
 def test_thread_on_a_platform_without_threads_is_refused(platform: str) -> None:
     with pytest.raises(PostInvalid, match="has no threads"):
         fit(post(platform, "a " * 40000), rules_for(platform, MEDIA_OPTIONS), "thread")
+
+
+@pytest.mark.parametrize(("platform", "post_limit", "comment_limit"),
+                         [("linkedin", 3000, 1250), ("facebook", 63206, 8000)])
+def test_thread_into_comments_fits_each_comment(platform: str, post_limit: int, comment_limit: int) -> None:
+    rules = rules_for(platform)
+    thread = fit(post(platform, "Jessica Jones returns. " * (post_limit // 10), POSTER), rules, "thread")
+    lengths = [rules.length(part.text) for part in thread.parts]
+    assert rules.check(thread).ok and len(lengths) >= 3
+    assert post_limit - 30 < lengths[0] <= post_limit  # the post takes its own limit, the comments theirs
+    assert all(comment_limit - 30 < n <= comment_limit for n in lengths[1:-1])
+    assert thread.parts[0].media == (POSTER,) and not any(part.media for part in thread.parts[1:])
 
 
 def test_thread_refuses_a_link_longer_than_a_part() -> None:
