@@ -10,6 +10,11 @@ its own, keyed ``<key>@<UTC time>`` (``weekly-stream@20260306T0200Z``), so each 
 own with its own identity. ``variants`` rotate by the occurrence's index in the whole rule (index
 modulo the number of variants): the same occurrence always gets the same variant, and no variant
 repeats within ``len(variants)`` consecutive occurrences.
+
+What a rule may cost is bounded (``promo.campaigns.rrule_bounds``): its parts are checked before
+dateutil sees them, its first occurrence is looked for at a bounded cost, at most ``MAX_WINDOW``
+occurrences are materialised at a time, and a window more than ``MAX_BEFORE`` occurrences after the
+rule's start is refused (each occurrence's index is counted from the start).
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
+from promo.campaigns.rrule_bounds import RecurrenceProblem, check_parts, first_within
+from promo.campaigns.timing import is_next_slot
+from promo.errors import CampaignError
+
 MAX_COUNT = 1000                      # a COUNT above this is refused
+MAX_WINDOW = 1000                     # occurrences one expansion may materialise
+MAX_BEFORE = 20_000                   # occurrences a window may lie after the rule's start
 FIRST_WITHIN = timedelta(days=5 * 365)  # a rule's first occurrence must come within this of its start
 PREVIEW_OCCURRENCES = 4               # how many occurrences preview, review and snapshots render
 REFUSED_FREQ = ("SECONDLY", "MINUTELY")
@@ -31,10 +42,6 @@ SEPARATOR = "@"                       # between an announcement's key and an occ
 KEY_ROOM = 100 - len("@20260306T0200Z")   # the ledger keeps keys of up to 100 characters
 _STAMP = "%Y%m%dT%H%MZ"
 _FREQ = re.compile(r"(?:^|;)FREQ=([A-Z]+)")
-
-
-class RecurrenceProblem(ValueError):
-    """A ``repeat:`` that cannot be used; the message is one line, the loader adds file/line/field."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +52,22 @@ class Repeat:
     bounded: bool                      # has COUNT or UNTIL
 
     def occurrences(self, start: datetime) -> Iterator[datetime]:
-        """Every occurrence from ``start`` (aware, in the campaign's zone), in order, as aware local times."""
+        """Every occurrence from ``start`` (aware, in the campaign's zone), in order, as aware local times.
+        A wall time the clocks skip is the zone's reading of it; if that is the next wall time's instant
+        too (BYHOUR=2,3 on the March change), the occurrence is made once."""
         expanded: Any = rrulestr(self.rule, dtstart=start)
+        last = None
         for moment in expanded:
-            yield moment.astimezone(UTC).astimezone(start.tzinfo)  # a skipped wall time: the zone's reading
+            instant = moment.astimezone(UTC)
+            if instant != last:
+                yield instant.astimezone(start.tzinfo)
+            last = instant
 
 
 def parse_repeat(value: Any, tz: ZoneInfo, start: datetime) -> Repeat:
     """``FREQ=...`` text, or a mapping ``{rule, until, count}``; raises ``RecurrenceProblem``."""
+    if is_next_slot(start):
+        raise RecurrenceProblem("next-slot cannot repeat (each occurrence needs its own time): give at: a time")
     until, count = None, None
     if isinstance(value, Mapping):
         unknown = sorted(set(value) - {"rule", "until", "count"})
@@ -66,6 +81,7 @@ def parse_repeat(value: Any, tz: ZoneInfo, start: datetime) -> Repeat:
     text = rule.strip().upper().removeprefix("RRULE:")
     text = _with_bounds(text, until, count, tz)
     _check_text(text)
+    check_parts(text)
     try:
         parsed: Any = rrulestr(text, dtstart=start)
     except (ValueError, TypeError) as exc:
@@ -119,8 +135,8 @@ def _check_parsed(parsed: rrule, start: datetime) -> None:
             raise RecurrenceProblem(f"UNTIL {limit.astimezone(start.tzinfo):%Y-%m-%d %H:%M} is before the "
                                     f"start (at: {start:%Y-%m-%d %H:%M})")
     # An impossible rule (BYMONTHDAY=30 in February) would make dateutil search to the year 9999: seconds
-    # of CPU per expansion for an hourly one. Look a bounded span ahead instead, and say so.
-    if not parsed.between(start, start + FIRST_WITHIN, inc=True, count=1):
+    # of CPU for an hourly one. first_within looks at a bounded cost, and says so.
+    if not first_within(parsed, start, FIRST_WITHIN):
         raise RecurrenceProblem(f"the rule makes no occurrence in the {FIRST_WITHIN.days // 365} years after "
                                 f"its start (at: {start:%Y-%m-%d %H:%M}): check its BY... parts")
 
@@ -142,26 +158,33 @@ def split_key(key: str) -> tuple[str, datetime | None]:
 
 
 def window(repeat: Repeat, start: datetime, begin: datetime, end: datetime) -> list[tuple[int, datetime]]:
-    """The occurrences in ``[begin, end]`` with their index in the whole rule."""
+    """The occurrences in ``[begin, end]`` with their index in the whole rule. ``RecurrenceProblem`` when
+    ``begin`` lies more than ``MAX_BEFORE`` occurrences after ``start`` (counting them costs time)."""
     found: list[tuple[int, datetime]] = []
     for index, moment in enumerate(repeat.occurrences(start)):
         if moment > end:
             break
         if moment >= begin:
             found.append((index, moment))
+        elif index >= MAX_BEFORE:
+            raise RecurrenceProblem(f"the rule has made over {MAX_BEFORE:,} occurrences since its start "
+                                    f"(at: {start:%Y-%m-%d %H:%M}): give a later at:")
     return found
 
 
 def expand_announcement(item: Any, begin: datetime, end: datetime) -> list[Any]:
-    """The concrete announcements (dataclass copies) of a recurring ``item`` inside ``[begin, end]``."""
+    """The concrete announcements (dataclass copies) of a recurring ``item`` inside ``[begin, end]``;
+    ``RecurrenceProblem`` past ``MAX_WINDOW`` of them, or past ``MAX_BEFORE`` (``window``)."""
     repeat: Repeat | None = item.repeat
     if repeat is None:
         return [item]
-    copies = []
-    for index, moment in window(repeat, item.scheduled_at, begin, end):
-        copies.append(replace(item, key=occurrence_key(item.key, moment), scheduled_at=moment, repeat=None,
-                              variants=(), **variant_for(item, index)))
-    return copies
+    found = window(repeat, item.scheduled_at, begin, end)
+    if len(found) > MAX_WINDOW:
+        raise RecurrenceProblem(f"the rule makes {len(found):,} occurrences from {begin:%Y-%m-%d} to "
+                                f"{end:%Y-%m-%d}, over the {MAX_WINDOW:,} written at a time: use a slower rule "
+                                "or a smaller recurrence_horizon_days")
+    return [replace(item, key=occurrence_key(item.key, moment), scheduled_at=moment, repeat=None, variants=(),
+                    **variant_for(item, index)) for index, moment in found]
 
 
 def variant_for(item: Any, index: int) -> dict[str, Any]:
@@ -177,9 +200,14 @@ def variant_for(item: Any, index: int) -> dict[str, Any]:
 def expand(campaign: Any, begin: datetime, horizon: timedelta) -> Any:
     """``campaign`` with each recurring announcement replaced by its occurrences in ``[begin, begin + horizon]``."""
     end = begin + horizon
-    announcements = tuple(copy for item in campaign.announcements
-                          for copy in expand_announcement(item, begin, end))
-    return replace(campaign, announcements=announcements)
+    announcements: list[Any] = []
+    for item in campaign.announcements:
+        try:
+            announcements += expand_announcement(item, begin, end)
+        except RecurrenceProblem as exc:
+            raise CampaignError(str(exc), file=str(campaign.source), line=item.line,
+                                field=f"announcements.{item.key}.repeat") from None
+    return replace(campaign, announcements=tuple(announcements))
 
 
 def first(item: Any, limit: int) -> list[tuple[int, datetime]]:

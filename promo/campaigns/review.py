@@ -133,7 +133,7 @@ def _post_blocks(review: Review) -> list[_Block]:
         if scheduled.announcement != heading_of:
             heading_of = scheduled.announcement
             blocks.append(_Block(f"## {code(str(scheduled.announcement))} ({escape(scheduled.kind)}) at "
-                                 f"{show_time(scheduled.scheduled_at, review.tz)}"))
+                                 f"{item.when(lambda at: show_time(at, review.tz))}"))
         blocks.append(_Block(post_markdown(item, review.tz), posts=1))
     return blocks
 
@@ -148,7 +148,7 @@ def post_markdown(item: RenderedPost, tz: ZoneInfo) -> str:
              f"{report.length}/{report.limit} {unit or 'characters'}, {verdict}", "", _shown(post.text)]
     for number, part in enumerate(post.thread, 1):
         lines += ["", f"Reply {number}:", "", _shown(part.text)]
-    facts = [f"- at {show_time(scheduled.scheduled_at, tz)}"]
+    facts = [f"- at {item.when(lambda at: show_time(at, tz))}"]  # next-slot: "next free slot of ACCOUNT"
     if scheduled.not_before is not None:
         facts.append(f"- not before {show_time(scheduled.not_before, tz)} (embargo)")
     for number, part in enumerate(post.parts):

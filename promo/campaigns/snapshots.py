@@ -50,7 +50,7 @@ def entry(item: RenderedPost) -> dict[str, Any]:
     scheduled = item.scheduled
     return {
         "platform": scheduled.post.platform,
-        "scheduled_at": iso(scheduled.scheduled_at),
+        "scheduled_at": item.when(iso),  # next-slot: "next free slot of ACCOUNT", never the stand-in
         "not_before": iso(scheduled.not_before) if scheduled.not_before else None,
         "max_lateness_s": scheduled.max_lateness_s,
         "payload": scheduled.post.to_payload(),

@@ -34,6 +34,7 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
     Before writing, it warns (on stderr, and under "warnings" with --json) about posts already late
     and about accounts whose credentials are missing. TikTok and Reddit posts are checked against
     what 'promo accounts check' cached, shown as notes ("notes" with --json). Answering no exits 1.
+    A new 'at: next-slot' post shows the slot apply would take now, "(next free slot)".
 
     \b
     Example:
@@ -127,5 +128,8 @@ def _print_entries(entries: tuple[PlanEntry, ...], plan: Plan) -> None:
             what = "; ".join(entry.changes)
             if entry.reason:
                 what = f"{what} ({entry.reason})" if what else entry.reason
-            click.echo(f"{label} {post:>5}  {entry.announcement} -> {entry.account} at "
-                       f"{when(entry.scheduled_at, tz)}" + (f": {what}" if what else ""))
+            at = entry.when(lambda moment: when(moment, tz))
+            if entry.slot_pending and entry.expected_at is not None:
+                at += " (next free slot)"  # apply picks it again under the slot lock
+            click.echo(f"{label} {post:>5}  {entry.announcement} -> {entry.account} at {at}"
+                       + (f": {what}" if what else ""))

@@ -16,7 +16,8 @@ nothing to do writes nothing. Change detection is the post's digest (``promo.pos
 
 An ``at: next-slot`` announcement's post keeps the time its live row already has (a re-apply neither
 moves it nor calls it changed); a new one is ``created`` with its account's ``slot`` queue, and apply
-picks the slot (``promo.planning.slots``).
+picks the slot (``promo.planning.slots``); its time is shown (``when``) as the slot apply would take now
+(``expected_at``), never as the loader's stand-in (``NEXT_SLOT``).
 
 An announcement under an approval rule (``promo.store.approvals``) has its posts created
 ``awaiting_approval``; an entry's ``awaiting`` says whether the post will wait for approval after
@@ -39,12 +40,12 @@ from sqlalchemy.orm import Session
 
 from promo.campaigns.timing import is_next_slot
 from promo.errors import CampaignError
-from promo.planning.slots import SlotQueue
+from promo.planning.slots import MARGIN, SlotQueue, expected_slots
 from promo.posts import Post, ScheduledPost
 from promo.store import states
 from promo.store.approvals import Decision, Policy, approval_digest, decisions, standing
 from promo.store.tables import Announcement, Campaign, PostRow
-from promo.times import from_storage, iso, show_time, zone
+from promo.times import from_storage, iso, show_time, utcnow, zone
 
 CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED = "created", "changed", "unchanged", "cancelled", "locked"
 ACTIONS = (CREATED, CHANGED, UNCHANGED, CANCELLED, LOCKED)
@@ -104,15 +105,27 @@ class PlanEntry:
     approval: Policy | None = None           # the rule its announcement holds it to
     awaiting: bool = False                   # after apply it waits for approval
     slot: SlotQueue | None = None            # created at next-slot: apply picks its time from this queue
+    expected_at: datetime | None = None      # ... the slot it would take if apply ran when planned
 
     @property
     def identity(self) -> Identity:
         return (self.campaign, self.announcement, self.account)
 
+    @property
+    def slot_pending(self) -> bool:
+        """A new next-slot post not written yet: its time is apply's to pick."""
+        return is_next_slot(self.scheduled_at)
+
+    def when(self, show: Callable[[datetime], str]) -> str:
+        """Its time through ``show``; a pending next-slot post's ``expected_at``, else ``next free slot of ACCOUNT``."""
+        if not self.slot_pending:
+            return show(self.scheduled_at)
+        return show(self.expected_at) if self.expected_at else f"next free slot of {self.account}"
+
     def to_dict(self, tz: ZoneInfo) -> dict[str, Any]:
         return {"post_id": self.post_id, "campaign": self.campaign, "announcement": self.announcement,
                 "account": self.account, "platform": self.platform,
-                "scheduled_at": iso(self.scheduled_at.astimezone(tz)), "status": self.status,
+                "scheduled_at": self.when(lambda at: iso(at.astimezone(tz))), "status": self.status,
                 "changes": list(self.changes), "reason": self.reason, "awaiting_approval": self.awaiting}
 
 
@@ -204,12 +217,14 @@ Keep = Callable[[str, datetime], bool]
 
 
 def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost], *,
-         keep: Keep | None = None, slots: Mapping[str, SlotQueue] | None = None) -> Plan:
+         keep: Keep | None = None, slots: Mapping[str, SlotQueue] | None = None,
+         now: datetime | None = None) -> Plan:
     """Compare a campaign's rendered posts with the ledger. Reads only.
 
     ``keep``: rows (and announcement records) outside the file's window it says to keep are neither
     cancelled nor removed: a recurring announcement's past occurrences, and those past the horizon.
-    ``slots``: each account's queue, for ``at: next-slot`` announcements (``slot_queues``)."""
+    ``slots``: each account's queue, for ``at: next-slot`` announcements (``slot_queues``); each new
+    next-slot post gets the slot apply would take at ``now`` (default: the current time)."""
     tz = zone(campaign.timezone)
     wanted = _index(campaign, posts)
     with Session(engine) as session:
@@ -235,8 +250,18 @@ def plan(engine: Engine, campaign: CampaignLike, posts: Sequence[ScheduledPost],
         file_keys = {a.key for a in campaign.announcements}
         entries += [gone for identity, row in rows.items() if identity not in wanted
                     if (gone := _gone(row, file_keys)) is not None]
+        entries = _expect_slots(session, entries, now or utcnow())
     return Plan(campaign.id, campaign.name, campaign.timezone, str(campaign.source), campaign.digest,
                 tuple(entries), campaign_op, tuple(announcement_ops))
+
+
+def _expect_slots(session: Session, entries: list[PlanEntry], now: datetime) -> list[PlanEntry]:
+    """Each new next-slot post with the slot apply would take now, after the posts before it (read-only)."""
+    writing = [e for e in entries if e.action in (CREATED, CHANGED)]
+    found = expected_slots(session, [(e.account, e.slot if e.slot_pending else None, e.scheduled_at)
+                                     for e in writing], now + MARGIN)
+    expected = {e.identity: at for e, at in zip(writing, found, strict=True) if at is not None}
+    return [replace(e, expected_at=expected.get(e.identity)) if e.slot_pending else e for e in entries]
 
 
 def _index(campaign: CampaignLike, posts: Sequence[ScheduledPost]) -> dict[Identity, ScheduledPost]:

@@ -1,6 +1,7 @@
 """Time-slot queues in the ledger: which slots of an account are taken, and the lock that keeps two
 writers from taking one slot. Used by ``promo post --next-slot`` (``promo.manage.slots``) and by apply
-for a campaign announcement ``at: next-slot`` (``promo.planning.apply``).
+for a campaign announcement ``at: next-slot`` (``promo.planning.apply``); the plan shows the slot
+apply would take (``expected_slots``, read-only).
 
 *Taken*, precisely: the slot at ``T`` of account ``A`` is taken when a post of ``A`` (campaign or ad
 hoc) whose state is not ``cancelled`` or ``failed`` is scheduled (its ``scheduled_at``, not its
@@ -11,7 +12,7 @@ cancelled or failed one frees it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,27 @@ def first_free(session: Session, account: str, queue: SlotQueue, after: datetime
     """The account's first slot after ``after`` no live post takes; None if a year holds none.
     Call it after ``lock_slots`` in the transaction that writes the post."""
     return next_free(queue.slots, queue.tz, after, taken_slots(session, account, after, after + HORIZON))
+
+
+def expected_slots(session: Session, posts: Sequence[tuple[str, SlotQueue | None, datetime]],
+                   after: datetime) -> list[datetime | None]:
+    """The slot each next-slot post would take if apply wrote ``posts`` now, in this order: (account, its
+    queue, or None for a post at a fixed time, which takes its minute). None for a fixed-time post or when
+    a year holds no free slot. Reads only and takes no lock: apply picks again (``first_free``)."""
+    queued = {account for account, queue, _ in posts if queue is not None}
+    taken = {account: set(taken_slots(session, account, after, after + HORIZON)) for account in queued}
+    found: list[datetime | None] = []
+    for account, queue, at in posts:
+        if queue is None:
+            if account in taken:
+                taken[account].add(minute(at))
+            found.append(None)
+            continue
+        slot = next_free(queue.slots, queue.tz, after, taken[account])
+        if slot is not None:
+            taken[account].add(minute(slot))
+        found.append(slot)
+    return found
 
 
 def slot_queues(campaign: Any, accounts: Mapping[str, Account]) -> dict[str, SlotQueue]:
