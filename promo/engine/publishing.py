@@ -127,29 +127,12 @@ def media_root(db: Engine, campaign_id: str | None, payload: dict[str, Any]) -> 
     return str(Path(source).parent) if source else ""
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """The post as the fence found it; ``attempts`` counts this attempt."""
+Claimed = StartedRow  # the post as the fence found it, on either path; ``attempts`` counts this attempt
 
-    id: int
-    campaign_id: str | None
-    account: str
-    platform: str
-    payload: dict[str, Any]
-    idempotency_key: str
-    journal: dict[str, Any]
-    attempts: int
-    scheduled_at: datetime
-    due_at: datetime
-    not_before: datetime | None
-    max_lateness_s: int | None
-    flagged_at: datetime | None  # the account's credentials flag: a publish that succeeds clears it
 
-    @classmethod
-    def of(cls, fenced: Any, *, attempts: int) -> Claimed:
-        """From the fence's row, with ``attempts`` counting the attempt it just started."""
-        columns = {name: getattr(fenced, name) for name in cls.__dataclass_fields__}
-        return cls(**{**columns, "attempts": attempts})
+def claimed(fenced: Any, *, attempts: int) -> Claimed:
+    """The fence's row (the hot path's, or a SQLAlchemy row) as ``Claimed``, ``attempts`` counting this one."""
+    return Claimed(*(getattr(fenced, name) for name in Claimed._fields))._replace(attempts=attempts)
 
 
 @dataclass(frozen=True)
@@ -197,7 +180,7 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, ear
     """
     moved = _start_lean(runtime, post_id, attempt_id, now)
     if moved is not None:
-        return Started(row=Claimed.of(moved, attempts=moved.attempts))
+        return Started(row=moved)
     return _start_unless_objected(runtime, post_id, attempt_id, now) or _start_checked(
         runtime, post_id, attempt_id, now, early_ok=early_ok)
 
@@ -232,7 +215,7 @@ def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now:
             return None
         if not logged:
             ledger.append(connection, event)
-    return Started(row=Claimed.of(row, attempts=row.attempts))
+    return Started(row=claimed(row, attempts=row.attempts))
 
 
 def _lease(settings: Settings, now: datetime) -> datetime:
@@ -277,7 +260,7 @@ def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetim
         fenced["lease_until"] = _lease(settings, now)
         transition(connection, post_id, [states.QUEUED], states.PUBLISHING, action="publishing",
                    attempts=row.attempts + 1, **fenced)
-    return Started(row=Claimed.of(row, attempts=row.attempts + 1))
+    return Started(row=claimed(row, attempts=row.attempts + 1))
 
 
 def _not_yet(db: Connection, row: Any, runtime: Runtime, now: datetime) -> tuple[datetime, str] | None:

@@ -81,21 +81,26 @@ def _sqlite_engine(url: Any, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: two dispatchers serialise instead of both reading
-        # the same due rows and then failing to upgrade their locks. promo's writers queue
-        # for it on the writer lock first (promo.store.writer_lock).
-        dbapi_connection = connection.connection.dbapi_connection
-        lock = getattr(dbapi_connection, "writer_lock", None)
-        if lock is not None:
-            lock.acquire()
-        try:
-            dbapi_connection.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
+        begin_immediate(connection.connection.dbapi_connection)
 
     return engine
+
+
+def begin_immediate(dbapi_connection: Any) -> None:
+    """SQLite: take the write lock up front (``BEGIN IMMEDIATE``), queueing on the writer lock first.
+
+    Two dispatchers then serialise instead of both reading the same due rows and failing to upgrade
+    their locks; promo's writers wait on ``promo.store.writer_lock``, not SQLite's busy handler.
+    """
+    lock = getattr(dbapi_connection, "writer_lock", None)
+    if lock is not None:
+        lock.acquire()
+    try:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
 
 
 def enable_wal(cursor: Any) -> None:

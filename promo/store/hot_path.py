@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 
 from promo.store import states
 from promo.store.codec import RowCodec
+from promo.store.db import begin_immediate
 
 states.check([states.QUEUED], states.PUBLISHING, action="publishing")
 states.check([states.PUBLISHING, states.UNKNOWN], states.PUBLISHED, action="published")
@@ -153,7 +154,7 @@ class HotPath:
                 with _autocommitted(connection):
                     yield connection
             else:
-                _begin_immediate(connection)
+                begin_immediate(connection)
                 try:
                     yield connection
                 except BaseException:
@@ -184,18 +185,6 @@ def _autocommitted(connection: Any) -> Iterator[None]:
     finally:
         if not connection.closed:
             connection.autocommit = False
-
-
-def _begin_immediate(connection: Any) -> None:
-    lock = getattr(connection, "writer_lock", None)
-    if lock is not None:
-        lock.acquire()
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-    except BaseException:
-        if lock is not None:
-            lock.release()
-        raise
 
 
 def _start_sql(late_accounts: Sequence[str], rate_limited: Sequence[str], *, logged: bool) -> str:
