@@ -21,7 +21,7 @@ from promo.campaigns.timing import is_next_slot
 from promo.campaigns.transcode import transcode_post
 from promo.errors import ConfigError
 from promo.platforms.registry import rules_for
-from promo.posts import Media, Part, Post, Report, ScheduledPost
+from promo.posts import Media, Part, Post, Problem, Report, ScheduledPost
 from promo.rules import Rules
 from promo.rules.overflow import fit
 from promo.rules.video import duration_text
@@ -150,14 +150,31 @@ def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templat
             if override.transcode:
                 post = transcode_post(post, getattr(getattr(rules, "media_rules", None), "video", None))
             post = rules.wire(post)  # the exact text the platform will receive
-            at, not_before = announcement.scheduled_at, announcement.not_before
-            timed = getattr(rules, "timed", None)  # YouTube's upload_ahead (promo.rules.youtube)
-            if timed is not None:
-                post, at, not_before = timed(post, at, not_before)
+            post, at, not_before, untimed = _timed(rules, post, announcement.scheduled_at, announcement.not_before)
             scheduled = ScheduledPost(campaign.id, announcement.key, announcement.kind, post,
                                       at, not_before, announcement.max_lateness)
-            rendered.append(RenderedPost(scheduled, rules.check(post)))
+            report = rules.check(post)
+            if untimed:
+                report = replace(report, problems=(*report.problems, Problem("next_slot", untimed)))
+            rendered.append(RenderedPost(scheduled, report))
     return campaign_problems(rendered, checker, planned)
+
+
+def _timed(rules: Rules, post: Post, at: datetime, not_before: datetime | None
+           ) -> tuple[Post, datetime, datetime | None, str | None]:
+    """YouTube's ``upload_ahead`` (``promo.rules.youtube``): the post earlier, and its public time in it.
+
+    An ``at: next-slot`` post has no time yet to upload ahead of (its slot is taken at apply), so it
+    is refused in words rather than scheduled from the stand-in time, where it would never go out.
+    """
+    timed = getattr(rules, "timed", None)
+    if timed is None:
+        return post, at, not_before, None
+    moved, earlier, embargo = timed(post, at, not_before)
+    if is_next_slot(at) and earlier != at:
+        return post, at, not_before, (f"{post.account}: at: next-slot cannot be uploaded ahead (upload_ahead): "
+                                      "give the announcement a time, or post this video without upload_ahead")
+    return moved, earlier, embargo, None
 
 
 def campaign_problems(rendered: list[RenderedPost], checker: _Checker,

@@ -123,3 +123,25 @@ def test_an_entry_without_a_free_slot_says_next_free_slot() -> None:
     found = datetime(2027, 6, 14, 9, 0, tzinfo=BERLIN)
     assert PlanEntry(CREATED, "evergreen", "stream", "jj-outbox", "outbox", NEXT_SLOT,
                      expected_at=found).to_dict(BERLIN)["scheduled_at"] == "2027-06-14T09:00:00+02:00"
+
+
+def test_a_video_uploaded_ahead_cannot_take_a_next_slot(promo: Promo, project: Path) -> None:
+    """YouTube's upload_ahead needs the public time when the upload goes: a next-slot post has none yet.
+
+    Refused in words by preview and apply (nothing written), never scheduled from the stand-in time."""
+    toml = project / "promo.toml"
+    head = '[accounts.jj-youtube]\nplatform = "youtube"\n'
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        head, head + 'slots = ["09:00"]\nslot_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'),
+        encoding="utf-8")
+    (project / FILE).write_text(
+        "campaign: evergreen\ntimezone: America/Los_Angeles\naccounts: [jj-youtube]\nannouncements:\n"
+        "  - key: clip\n    kind: generic\n    at: next-slot\n    text: \"Jessica Jones season 3: the featurette\"\n"
+        "    media:\n      - path: examples/media/featurette.mp4\n        alt: \"Krysten Ritter on set\"\n",
+        encoding="utf-8")
+    for args in (("preview", FILE), ("apply", FILE, "--yes")):
+        ran = promo(*args)
+        assert ran.code != 0 and "cannot be uploaded ahead" in ran.out + ran.err, (args, ran.out, ran.err)
+        assert not STAND_IN.search(ran.out + ran.err) and "Traceback" not in ran.err
+    listed = promo("queue", "--json")
+    assert listed.code == 0 and not listed.json, listed.out
