@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from promo.campaigns import Announcement, Campaign, Override, load_campaign
 from promo.campaigns.recurrence import PREVIEW_OCCURRENCES, expand_first
-from promo.campaigns.rendering import Renderer, renderer_for
+from promo.campaigns.rendering import Renderer, renderer_for, undecided_time
 from promo.campaigns.timing import is_next_slot
 from promo.campaigns.transcode import transcode_post
 from promo.errors import ConfigError
@@ -134,7 +134,7 @@ def render_campaign(campaign: Campaign, accounts: Mapping[str, Account], templat
     and day), when the caller read the ledger (``promo apply``); preview reads nothing."""
     renderer = renderer or renderer_for(templates_dir)
     checker = _Checker(accounts)
-    schedule = campaign.schedule
+    schedule = {key: undecided_time(key) if is_next_slot(at) else at for key, at in campaign.schedule.items()}
     rendered: list[RenderedPost] = []
     for announcement in campaign.announcements:
         context = base_context(campaign, announcement, schedule)
@@ -207,7 +207,7 @@ def base_context(campaign: Campaign, announcement: Announcement,
         "timezone": campaign.timezone,
         "announcement": announcement.key,
         "kind": announcement.kind,
-        "scheduled_at": announcement.scheduled_at,
+        "scheduled_at": schedule.get(announcement.key, announcement.scheduled_at),
         "schedule": schedule,
     }
 

@@ -58,6 +58,15 @@ def join_names(value: str | Iterable[str], last: str = " and ") -> str:
     return ", ".join(names[:-1]) + last + names[-1]
 
 
+def undecided_time(key: str) -> jinja2.Undefined:
+    """The time of an ``at: next-slot`` announcement, as templates see it: taken at apply, so not printable.
+
+    Printing it, or a date filter on it, is one ``TemplateError`` naming the template's line, rather
+    than the stand-in time in the post's text."""
+    return jinja2.StrictUndefined(hint=f"the time of {key!r} is its next free slot, taken when the campaign is "
+                                       "applied: a template cannot print it (give the announcement a time)")
+
+
 def _local(context: jinja2.runtime.Context, value: datetime | str) -> datetime:
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()  # the usual "undefined name" error, with its template line

@@ -145,3 +145,14 @@ def test_a_video_uploaded_ahead_cannot_take_a_next_slot(promo: Promo, project: P
         assert not STAND_IN.search(ran.out + ran.err) and "Traceback" not in ran.err
     listed = promo("queue", "--json")
     assert listed.code == 0 and not listed.json, listed.out
+
+
+def test_a_template_cannot_print_the_time_of_a_next_slot_announcement(slotted: Promo, project: Path) -> None:
+    """The slot is taken at apply; a text that prints it is one line naming the field, not year 9000."""
+    for text in ("Out {{ scheduled_at | day }}", "Then {{ schedule.stream }}"):
+        path = write(project, stream=text)
+        for args in (("preview", path), ("apply", path, "--yes")):
+            ran = slotted(*args)
+            one_line_error(ran, ran.code or 1, "next free slot, taken when the campaign is applied")
+            assert ran.code != 0 and f"{path}:" in ran.err and not STAND_IN.search(ran.out + ran.err)
+    assert slotted("queue", "--json").json == []
