@@ -6,8 +6,8 @@
    late delivery changes nothing and stops, F6);
 2. re-check the policies the dispatcher applied (``promo.engine.policies``: a pause, the embargo,
    lateness, the account's block and rate-limit window), which may send the post back instead. The
-   move runs first and returns the post; only if a policy might object is it rolled back and the
-   post read again under lock, so the usual publish starts in one statement (and its event);
+   usual publish starts in one statement and its event (``promo.store.hot_path``: the policies are in
+   its WHERE); a post it does not move is read again under lock and each policy applied in turn;
 3. call the adapter once, with a Journal backed by the row;
 4. turn the result into one fenced transition (``promo.engine.outcomes``).
 
@@ -34,7 +34,7 @@ from promo.engine.ratelimits import take_slot
 from promo.engine.runtime import Runtime
 from promo.posts import Post
 from promo.settings import Settings
-from promo.store import ledger, states
+from promo.store import states
 from promo.store.hot_path import StartedRow
 from promo.store.ledger import transition
 from promo.store.pauses import active_pauses, pause_covering
@@ -160,15 +160,6 @@ _FENCED = (PostRow.id == bindparam("w_id"), PostRow.attempt_id == bindparam("w_a
 # blocked and whether it is flagged (in the same statement: no round trip); then decide.
 _FENCE = select(*_CLAIMED).where(*_FENCED)
 _FENCE_LOCKED = _FENCE.with_for_update(of=PostRow)
-# The usual path: move it first, returning the same columns, and keep the move if no policy objects.
-_MOVE = (
-    update(PostRow).where(*_FENCED)
-    .values(status=states.PUBLISHING, attempts=PostRow.attempts + 1, lease_until=bindparam("v_lease_until"),
-            updated_at=bindparam("v_now"))
-    .returning(*_CLAIMED)
-)
-_MOVE_LOGGED = ledger.with_event(_MOVE)  # PostgreSQL: the move and its event in one round trip
-states.check([states.QUEUED], states.PUBLISHING, action="publishing")  # _MOVE bypasses ledger.transition
 
 
 def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool = True) -> Started:
@@ -181,8 +172,7 @@ def start(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, ear
     moved = _start_lean(runtime, post_id, attempt_id, now)
     if moved is not None:
         return Started(row=moved)
-    return _start_unless_objected(runtime, post_id, attempt_id, now) or _start_checked(
-        runtime, post_id, attempt_id, now, early_ok=early_ok)
+    return _start_checked(runtime, post_id, attempt_id, now, early_ok=early_ok)
 
 
 def _start_lean(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> StartedRow | None:
@@ -192,41 +182,9 @@ def _start_lean(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) 
                                   actor=runtime.actor, default_cutoff=default_cutoff, cutoffs=cutoffs)
 
 
-def _start_unless_objected(runtime: Runtime, post_id: int, attempt_id: str, now: datetime) -> Started | None:
-    """The usual case in one statement (and its event): move the post, then check nothing objects.
-
-    If a pause might cover it, or it is early, late or over its account's limits, the move is rolled
-    back and None says: take the checked path, which decides what happens instead.
-    """
-    with runtime.db.connect() as connection, connection.begin() as transaction:
-        fence = {"w_id": post_id, "w_attempt_id": attempt_id, "v_lease_until": _lease(runtime.settings, now),
-                 "v_now": now}
-        event = ledger.event(post_id, "publishing", actor=runtime.actor, from_status=states.QUEUED,
-                             to_status=states.PUBLISHING, attempt_id=attempt_id, now=now)
-        logged = connection.dialect.name == "postgresql"
-        if logged:
-            row = connection.execute(_MOVE_LOGGED, {**fence, **ledger.event_params(event)}).one_or_none()
-        else:
-            row = connection.execute(_MOVE, fence).one_or_none()
-        if row is None:
-            return Started(outcome=DUPLICATE)
-        if row.holds or send_time(row)[0] > now or _objection(connection, row, runtime, now):
-            transaction.rollback()
-            return None
-        if not logged:
-            ledger.append(connection, event)
-    return Started(row=claimed(row, attempts=row.attempts))
-
-
 def _lease(settings: Settings, now: datetime) -> datetime:
     """Until when a started publish is left alone by the sweeper."""
     return now + timedelta(seconds=settings.publish_time_limit + SETTLE_GRACE_S)
-
-
-def _objection(connection: Connection, row: Any, runtime: Runtime, now: datetime) -> bool:
-    """Whether the late-post rule, the embargo or the account's limits would stop the post now."""
-    late = lateness_reason(row, runtime.accounts.get(row.account), runtime.settings, now)
-    return late is not None or _not_yet(connection, row, runtime, now) is not None
 
 
 def _start_checked(runtime: Runtime, post_id: int, attempt_id: str, now: datetime, *, early_ok: bool) -> Started:
