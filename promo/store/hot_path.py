@@ -207,7 +207,7 @@ def _start_sql(late_accounts: Sequence[str], rate_limited: Sequence[str], *, log
     )
     if not logged:
         return move
-    return _with_event(move, "publishing", f"'{states.QUEUED}'", f"'{states.PUBLISHING}'", "*")
+    return _with_event(move, "'publishing'", f"'{states.QUEUED}'", f"'{states.PUBLISHING}'", "*")
 
 
 def _published_sql(*, logged: bool) -> str:
@@ -222,8 +222,9 @@ def _published_sql(*, logged: bool) -> str:
 
 
 def _with_event(move: str, action: str, from_status: str, to_status: str, returned: str) -> str:
-    """PostgreSQL: the move and its event in one statement; the event is written only if a row moved."""
-    action = action if action.startswith(":") else f"'{action}'"
+    """PostgreSQL: the move and its event in one statement; the event is written only if a row moved.
+
+    ``action``, ``from_status`` and ``to_status`` are SQL: a quoted literal, ``NULL`` or a parameter."""
     return (f"WITH moved AS ({move}), logged AS (INSERT INTO events ({EVENT_COLUMNS}) "
             f"SELECT id, :now, {action}, {from_status}, {to_status}, :attempt_id, :actor, CAST(:detail AS JSON) "
             f"FROM moved) SELECT {returned} FROM moved")
