@@ -92,9 +92,15 @@ def test_moving_the_checkout_changes_no_digest_and_the_worker_finds_the_file(tmp
         while not outbox.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         (line,) = outbox.read_text().splitlines()
+        # the outbox is written during the call, the outcome just after it: wait for it before the kill
+        while statuses(moved) != ["published"] and time.monotonic() < deadline:
+            time.sleep(0.2)
     finally:
         os.killpg(runner.pid, 9)
         runner.wait(10)
     assert json.loads(line)["parts"][0]["media"][0]["path"] == "media/featurette.mp4"
-    shown = json.loads(promo(moved, "queue", "--all", "--json").stdout)
-    assert [p["status"] for p in shown] == ["published"]
+    assert statuses(moved) == ["published"]
+
+
+def statuses(project: Path) -> list[str]:
+    return [p["status"] for p in json.loads(promo(project, "queue", "--all", "--json").stdout)]
