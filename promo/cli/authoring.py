@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from promo.campaigns.review import Review
     from promo.campaigns.snapshots import Drift
     from promo.planning.preview_facts import PreviewFacts
+    from promo.planning.preview_late import PreviewLate
     from promo.posts import Post, Problem
 
 
@@ -90,7 +91,8 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
     lock of every rendered post; --check-snapshot exits 1 with a diff when the posts drift from it
     (2 if the lock cannot be read). Writes nothing else and needs no credentials. TikTok and Reddit
     posts are also checked against what 'promo accounts check' cached, if the store is there to read
-    (never created; one note per account on stderr). Exits 1 if any post breaks a rule.
+    (never created; one note per account on stderr). A post whose time has passed gets a note saying
+    what 'promo apply' would do with it ("late" with --json). Exits 1 if any post breaks a rule.
 
     \b
     Example:
@@ -110,9 +112,11 @@ def preview(app: App, campaign: Path, accounts: tuple[str, ...], platforms: tupl
                          only_accounts=accounts, only_platforms=platforms)
     drift = _snapshot(review, campaign, snapshot_file, check_file)  # before the cached facts: a lock never holds them
     from promo.planning.preview_facts import preview_facts
+    from promo.planning.preview_late import preview_late
 
     facts = preview_facts(app.settings.database, review, app.accounts)  # the store, read-only, if there
-    _show_preview("json" if as_json else output_format or "text", compact, facts, drift)
+    late = preview_late(review, app.accounts, app.settings)  # the clock: shown, never in the lock or the exit code
+    _show_preview("json" if as_json else output_format or "text", compact, facts, late, drift)
     if (drift is not None and not drift.equal) or not all(item.ok for item in facts.review.posts):
         sys.exit(1)
 
@@ -129,18 +133,19 @@ def _snapshot(review: Review, campaign: Path, snapshot_file: Path | None, check_
     return compare(read_snapshot(check_file), review.posts, file=str(check_file), campaign_file=str(campaign))
 
 
-def _show_preview(output_format: str, compact: bool, facts: PreviewFacts, drift: Drift | None) -> None:
+def _show_preview(output_format: str, compact: bool, facts: PreviewFacts, late: PreviewLate,
+                  drift: Drift | None) -> None:
     from promo.campaigns.preview import summary
 
     review = facts.review
     rendered = list(review.posts)
     if output_format == "json":
-        posts = facts.entries()
+        posts = late.entries(facts.entries())
         emit_json(posts if drift is None else {"posts": posts, "snapshot": drift.to_dict()})
     elif output_format == "markdown":
         from promo.campaigns.review import markdown
 
-        click.echo(markdown(review, drift) + facts.markdown(), nl=False)
+        click.echo(markdown(review, drift) + facts.markdown() + late.markdown(), nl=False)
     else:
         (_print_compact if compact else _print_full)(rendered)
         click.echo(summary(rendered))
@@ -149,7 +154,7 @@ def _show_preview(output_format: str, compact: bool, facts: PreviewFacts, drift:
 
             for line in drift_lines(drift):
                 click.echo(line)
-        for line in facts.notes():  # on stderr: the preview on stdout is the same with or without a store
+        for line in facts.notes() + late.notes():  # on stderr: stdout is the same with or without a store, any day
             click.echo("\n  ".join(wrap_text(f"note: {line}", 98)), err=True)
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from promo.engine.policies import allowed_lateness, due_time
+from promo.engine.policies import due_time
 from promo.errors import NotFound, PostInvalid, TransitionRefused
 from promo.manage.approvals import after_move
 from promo.manage.views import (  # the views live there: the read commands build them without SQLAlchemy
@@ -33,19 +33,16 @@ from promo.manage.views import (  # the views live there: the read commands buil
     queue_page,
     zone_names,
 )
+from promo.planning.late_posts import late_warnings  # apply's warning; preview says the same
 from promo.posts import Post, post_digest
 from promo.store import states
 from promo.store.db import transaction
 from promo.store.ledger import clear_attempt, log, new_idempotency_key, status_of, transition
 from promo.store.tables import Campaign, Event, PostRow
-from promo.times import iso, show_time, utcnow, zone
+from promo.times import iso, utcnow, zone
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from promo.accounts import Account
-    from promo.planning.plan import Plan
-    from promo.settings import Settings
 
 __all__ = ["DEFAULT_LIMIT", "UPCOMING", "EngineReads", "EventView", "PostDetail", "PostView", "QueuePage",
            "campaign_zones", "cancel", "create_adhoc", "get_post", "late_warnings", "list_posts", "post_zone",
@@ -231,30 +228,3 @@ def add_adhoc(session: Session, account: Account, post: Post, at: datetime, acto
 
 def _status(session: Session, post_id: int) -> str:
     return status_of(session, post_id) or "missing"
-
-
-
-def late_warnings(plan: Plan, accounts: Mapping[str, Account], settings: Settings, now: datetime) -> list[str]:
-    """One line per post the plan would write whose time has already passed, and what will happen to it."""
-    lines = []
-    for entry in plan.entries:
-        scheduled = entry.scheduled
-        if entry.action not in ("created", "changed") or scheduled is None:
-            continue
-        due = due_time(scheduled.scheduled_at, scheduled.not_before)
-        if due >= now:
-            continue
-        allowed = allowed_lateness(scheduled.max_lateness_s, accounts.get(entry.account), settings)
-        fate = ("it will be held for a person, not sent" if now - due > allowed
-                else "it goes out as soon as the engine runs")
-        lines.append(f"{entry.announcement} for {entry.account}: {show_time(due, plan.zone)} is already past "
-                     f"({_span(now - due)} late, {_span(allowed)} allowed); {fate}")
-    return lines
-
-
-def _span(delta: Any) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("days", 86400), ("hours", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}" if size > 60 else f"{seconds // size} {unit}"
-    return f"{seconds} s"

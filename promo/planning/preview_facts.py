@@ -30,6 +30,7 @@ from promo.planning.facts import (
     load_facts,
     with_cached_problems,
 )
+from promo.store.migrate import sqlite_database_file
 from promo.times import utcnow
 
 if TYPE_CHECKING:
@@ -112,24 +113,11 @@ def preview_facts(database: str, review: Review, accounts: Mapping[str, Account]
 def read_store(database: str, accounts: Sequence[Account]) -> StoreRead:
     """The facts of ``accounts`` in the store at ``database`` (a URL), read without creating or changing it."""
     if database.startswith("sqlite"):
-        path = sqlite_path(database)
+        path = sqlite_database_file(database)
         if path is None or not path.is_file():
             return StoreRead(why_none=_NO_STORE)
         return _read_sqlite(path, accounts)
     return _read_server(database, accounts)
-
-
-def sqlite_path(database: str) -> Path | None:
-    """The file of a SQLite URL (with or without options); None for an in-memory one."""
-    from promo.store.migrate import sqlite_file
-
-    plain = sqlite_file(database)
-    if plain is not None:
-        return plain
-    from sqlalchemy.engine import make_url
-
-    name = make_url(database).database
-    return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
 
 
 def _read_sqlite(path: Path, accounts: Sequence[Account]) -> StoreRead:

@@ -8,6 +8,8 @@ alembic Config is built here; there is no alembic.ini.
 
 ``is_current(url)`` reads a SQLite store's stamp with ``sqlite3`` alone, before SQLAlchemy or
 Alembic is imported: a command that only reads may skip the check (``App.engine``) or the engine.
+``sqlite_file`` finds the file of a plain SQLite URL for such reads; ``sqlite_database_file`` that of
+any SQLite URL (options too), for a reader that may parse it with SQLAlchemy (``promo preview``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,21 @@ def sqlite_file(url: str) -> Path | None:
     if any(char in rest for char in "?%#"):
         return None
     return Path(rest)
+
+
+def sqlite_database_file(url: str) -> Path | None:
+    """The file of any SQLite URL, options and all (``sqlite:///promo.db?mode=ro``); None for an in-memory
+    database, a ``file:`` URI or another database. A plain URL is read by ``sqlite_file``, without SQLAlchemy."""
+    plain = sqlite_file(url)
+    if plain is not None:
+        return plain
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
 
 
 def upgrade(engine: Engine) -> None:
