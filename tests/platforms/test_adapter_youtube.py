@@ -249,10 +249,9 @@ def test_upload_streams_from_disk(tmp_path: Path) -> None:
     with fake_in_child(FakeYouTube) as [url]:
         youtube = adapter(make_account("youtube", url, {"access_token": TOKEN}, video_poll_s=POLL), timeout=10)
         youtube.publish(post_of(clip(tmp_path), key="k-warm"), MemoryJournal())  # the client built, warm
-        published: list[Published] = []
-        peak = peak_of(lambda: published.append(youtube.publish(post_of(big(tmp_path, size)), MemoryJournal())))
-    assert published and published[0].platform_id.startswith("v")
-    assert peak < size / 10, f"peak {peak} bytes for a {size}-byte upload in 1 MiB chunks"
+        upload = peak_of(lambda: youtube.publish(post_of(big(tmp_path, size)), MemoryJournal()))
+    assert upload.result.platform_id.startswith("v")
+    assert upload.peak < size / 10, f"peak {upload.peak} bytes for a {size}-byte upload in 1 MiB chunks"
 
 
 @pytest.mark.parametrize(("status", "reason", "error", "words"), [

@@ -131,7 +131,8 @@ def test_the_upload_streams_from_disk(tmp_path: Path) -> None:
     with fake_in_child(pair) as [pds_url, video_url]:
         adapter(account(pds_url, video_url)).publish(post_of(video(tiny_video(tmp_path)), "warm-up"),
                                                      MemoryJournal())
-        peak = peak_of(lambda: adapter(account(pds_url, video_url)).publish(post_of(video(path)), MemoryJournal()))
+        peak = peak_of(lambda: adapter(account(pds_url, video_url)).publish(post_of(video(path)),
+                                                                            MemoryJournal())).peak
     assert peak < 1 * MB, f"peak {peak / MB:.1f} MB for a 9 MB upload"
 
 
