@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.pg_server import PostgresServer, running_postgres
+
 POSTGRES_URL = os.environ.get("PROMO_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -123,3 +125,10 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def postgres_server(tmp_path: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test's own (not the shared one on :5432) that it may crash and restart."""
+    with running_postgres(tmp_path) as server:
+        yield server
