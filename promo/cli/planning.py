@@ -48,7 +48,7 @@ def apply(app: App, campaign: Path, dry_run: bool, yes: bool, as_json: bool) -> 
     except RulesBroken as broken:
         report_broken(broken)
         raise SystemExit(1) from None
-    warnings, notes = _warnings(app, plan), _notes(app, plan)
+    warnings, notes = _warnings(app, plan, every_late_post=as_json), _notes(app, plan)
     if as_json and (dry_run or not plan.writes):
         emit_json({**plan.to_dict(), "applied": False, "warnings": warnings, "notes": notes})
         return
@@ -73,11 +73,16 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _warnings(app: App, plan: Plan) -> list[str]:
-    """Posts the plan writes that are already late, and accounts it posts to that lack credentials."""
+def _warnings(app: App, plan: Plan, *, every_late_post: bool) -> list[str]:
+    """Posts the plan writes that are already late, and accounts it posts to that lack credentials.
+
+    Late posts are grouped per announcement; a person reads the first few and a count, ``--json`` gets every group.
+    """
     used = {e.account for e in plan.entries if e.action in ("created", "changed", "unchanged")}
     accounts = [app.accounts[name] for name in sorted(used) if name in app.accounts]
-    return late_warnings(plan, app.accounts, app.settings, utcnow()) + credential_warnings(accounts, app.engine)
+    late = late_warnings(plan, app.accounts, app.settings, utcnow(),
+                         listed_by=None if every_late_post else "'promo preview --json'")
+    return late + credential_warnings(accounts, app.engine)
 
 
 def _print_lines(notes: list[str], warnings: list[str]) -> None:

@@ -1,10 +1,11 @@
 """The posts of a ``promo preview`` whose time has already passed: what ``promo apply`` would warn about.
 
-Each is said with apply's own line (``promo.planning.late_posts``): a ``note:`` on stderr, ``late`` on the
-post with ``--json``, an "Already past" section in the markdown document. Like the cached facts
-(``preview_facts``) it only adds to the live output: it never changes the exit code (a campaign being
-written for next week is fine; apply decides what a late post becomes), and snapshots are written from the
-rendered posts, so a lock never depends on the clock.
+They are said with apply's own lines (``promo.planning.late_posts``), grouped per announcement and fate:
+``note:`` lines on stderr (at most ``SHOWN``, then one counting the rest), ``late`` on each post with
+``--json`` (its own one-post line), an "Already past" section in the markdown document (every group).
+Like the cached facts (``preview_facts``) it only adds to the live output: it never changes the exit code
+(a campaign being written for next week is fine; apply decides what a late post becomes), and snapshots are
+written from the rendered posts, so a lock never depends on the clock.
 
 A recurring announcement's occurrences that have passed are left out: apply only writes occurrences
 from now on (``planning.campaign.materialise``), so it would never warn about them.
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from promo.campaigns.recurrence import split_key
-from promo.planning.late_posts import LatePost, late_post
+from promo.planning.late_posts import LatePost, late_lines, late_post
 from promo.times import utcnow
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ class PreviewLate:
     late: tuple[LatePost | None, ...]
 
     def notes(self) -> list[str]:
-        """One line per post already past, worded as ``promo apply`` warns."""
-        return [item.line(self.tz) for item in self.late if item is not None]
+        """The posts already past, grouped and worded as ``promo apply`` warns; the rest counted past a few."""
+        return late_lines(self._past(), self.tz, listed_by="--json")
 
     def entries(self, posts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``promo preview --json``'s ``posts`` (same order), each post already past with its ``late`` field."""
@@ -50,10 +51,13 @@ class PreviewLate:
         """A section for the review document (empty when no post is past)."""
         from promo.campaigns.review import escape
 
-        lines = self.notes()
+        lines = late_lines(self._past(), self.tz, listed_by=None)
         if not lines:
             return ""
         return "\n## Already past\n\n" + "".join(f"- {escape(line)}\n" for line in lines)
+
+    def _past(self) -> list[LatePost]:
+        return [item for item in self.late if item is not None]
 
 
 def preview_late(review: Review, accounts: Mapping[str, Account], settings: Settings,

@@ -1,14 +1,17 @@
 """``promo preview`` of a campaign with one announcement already past and one to come: a note on stderr in
 ``promo apply --dry-run``'s words, ``late`` on the past post with --json, an "Already past" section in the
-markdown document; the exit code stays 0 and the snapshot holds nothing of it (it does not depend on the clock)."""
+markdown document; the exit code stays 0 and the snapshot holds nothing of it (it does not depend on the clock).
+A campaign whose every post is past (the README's, in 2019) is told in a few grouped lines, the same from both."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Promo, Ran
+from tests.cli.conftest import CAMPAIGN as SEED
+from tests.cli.conftest import ROOT, Promo, Ran
 
 FILE = "half-past.yaml"
 CAMPAIGN = """\
@@ -90,3 +93,22 @@ def test_a_broken_rule_still_exits_1(promo: Promo, campaign: str, project: Path)
                                     .replace("Announced long ago", "a" * 300), encoding="utf-8")
     ran = promo("preview", campaign, "--compact")
     assert ran.code == 1 and any(note.startswith("note: gone for jj-x: ") for note in _notes(ran))
+
+
+def test_a_campaign_long_past_is_a_few_grouped_lines_the_same_in_preview_and_apply(promo: Promo, project: Path) -> None:
+    (project / "examples" / "in-2019.yaml").write_text((ROOT / SEED).read_text(encoding="utf-8"), encoding="utf-8")
+    preview = promo("preview", "examples/in-2019.yaml")
+    past = [note.removeprefix("note: ") for note in _notes(preview) if "already past" in note]
+    dry_run = promo("apply", "examples/in-2019.yaml", "--dry-run")
+    warned = [line.removeprefix("warning: ") for line in dry_run.err.splitlines() if "already past" in line]
+    assert preview.code == 0 and dry_run.code == 0 and len(past) == len(warned) == 6
+    assert warned[:5] == past[:5]  # one function says both
+    assert past[0].startswith("featurette for jj-x, jj-mastodon, jj-bluesky and 8 more accounts: 2019-05-29 09:00 ")
+    assert past[0].endswith("; they will be held for a person, not sent")
+    assert re.fullmatch(r"\.\.\. and \d+ more announcements already past; --json lists every post", past[5])
+    assert warned[5] == past[5].replace("--json", "'promo preview --json'")
+    machine = [w for w in promo("apply", "examples/in-2019.yaml", "--dry-run", "--json").json["warnings"]
+               if "already past" in w]
+    assert len(machine) > 6 and machine[:5] == past[:5] and not any(w.startswith("...") for w in machine)  # uncut
+    posts = promo("preview", "examples/in-2019.yaml", "--json").json
+    assert all(post["late"]["note"].startswith(f"{post['announcement']} for {post['account']}: ") for post in posts)
