@@ -194,7 +194,7 @@ def raw_celery(session: Session, key: str, folder: Path, broker: str, n: int, re
     with app.producer_or_acquire() as producer:
         for i in range(n):
             task.apply_async((i, "x" * 32), producer=producer)
-    worker = Worker.noop(folder, broker)
+    worker = Worker.noop(folder, broker, session.args.concurrency)
     try:
         run = measure(worker, "bench.noop", n, CpuMeter(worker, redis_url, postgres=False), session.profile(key))
     finally:
@@ -208,7 +208,7 @@ def promo_posts(session: Session, key: str, folder: Path, database_url: str, bro
     """Posts per second through promo, and whether each went out exactly once."""
     engine = make_store(database_url)
     insert_posts(engine, [datetime.now(UTC)] * n)
-    worker = Worker.promo(folder, promo_env(folder, database_url, broker, **session.settings))
+    worker = Worker.promo(folder, promo_env(folder, database_url, broker, **session.settings), session.args.concurrency)
     try:
         run = measure(worker, "promo.publish", n, CpuMeter(worker, broker, engine.dialect.name == "postgresql"),
                       session.profile(key))
@@ -226,8 +226,9 @@ def one_round(folder: Path, session: Session) -> None:
     session.load.before(f"before round {session.round}")
     with redis_server(folder) as redis_url:
         raw = raw_celery(session, "raw-redis", folder / "raw-redis", redis_url, n, redis_url)
-        promo_posts(session, "redis-sqlite", folder / "redis-sqlite",
-                    f"sqlite:///{folder / 'redis-sqlite' / 'promo.db'}", redis_url, n, raw)
+        if not args.skip_sqlite:
+            promo_posts(session, "redis-sqlite", folder / "redis-sqlite",
+                        f"sqlite:///{folder / 'redis-sqlite' / 'promo.db'}", redis_url, n, raw)
         if not args.skip_postgres:
             with postgres_schema() as pg_url:
                 promo_posts(session, "redis-pg", folder / "redis-pg", pg_url, redis_url, n, raw)
@@ -270,6 +271,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=None, help="rounds, each raw Celery then promo (default 3; --quick 1)")
     p.add_argument("--skip-postgres", action="store_true", help="Redis+SQLite and embedded only")
     p.add_argument("--skip-embedded", action="store_true", help="Redis only")
+    p.add_argument("--skip-sqlite", action="store_true", help="no Redis+SQLite run")
+    p.add_argument("--concurrency", type=int, default=2, help="pool processes per worker, raw and promo (default 2)")
     p.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
                    help="a promo setting for the worker, e.g. --set dispatch_batch=200")
     p.add_argument("--embedded-n", type=int, default=2_000,
@@ -292,7 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     report(args, "Throughput: posts due now, promo vs raw Celery no-op (same round, same broker)",
            ["engine", "broker", "store", "n", "per second", "ratio to raw", "ratio range", "each once"],
            [s.row() for s in measured], targets(measured),
-           [f"{args.rounds} rounds, median shown; one worker process, prefork -c 2, prefetch 1, late acks, "
+           [f"{args.rounds} rounds, median shown; one worker process, prefork -c {args.concurrency}, prefetch 1, "
+            "late acks, "
             f"loglevel INFO; promo settings { {**ENGINE_SETTINGS, **dict(args.set)} }; zero-latency "
             "bench.recording:RecordingAdapter",
             "CPU per post vs raw Celery: total CPU ms per post (worker main, pool children, beat, redis, "

@@ -104,6 +104,16 @@ class Settings(BaseSettings):
         description="live: real adapters; dry-run: render, check and log only; outbox: every account writes the outbox",
     )
     worker_concurrency: int = Field(2, gt=0, le=256, description="worker processes")
+    outcome_commit: Literal["grouped", "each"] = Field(
+        "grouped",
+        description="PostgreSQL: 'grouped' commits a publish's outcome without waiting for its own WAL flush and "
+        "acknowledges its message after one flush shared by every outcome of the moment; 'each' flushes every "
+        "outcome on its own",
+    )
+    outcome_group_ms: float = Field(
+        20.0, ge=0, le=10_000,
+        description="grouped outcomes: milliseconds a worker gathers outcomes before their one flush",
+    )
     visibility_timeout: int = Field(3600, gt=0, le=604800, description="Redis transport visibility timeout, seconds")
     broker_connection_max_retries: int = Field(
         100, ge=1, le=100_000, description="reconnects to a lost broker before a worker exits 1 (for its supervisor)"

@@ -42,7 +42,8 @@ NUMBERS: dict[str, tuple[bool, float, bool, float]] = {
     "publish_time_limit": (False, 0, False, 86400), "sweep_interval": (False, 0, False, 3600),
     "retry_base": (False, 0, False, 86400), "retry_max": (False, 0, False, 604800),
     "max_attempts": (True, 0, False, 100), "http_timeout": (False, 0, False, 600),
-    "worker_concurrency": (True, 0, False, 256), "visibility_timeout": (True, 0, False, 604800),
+    "worker_concurrency": (True, 0, False, 256), "outcome_group_ms": (False, 0, True, 10_000),
+    "visibility_timeout": (True, 0, False, 604800),
     "broker_connection_max_retries": (True, 1, True, 100_000),
     "heartbeat_interval": (False, 0, False, 600),
     "token_refresh_fraction": (False, 0, False, 0.9), "token_refresh_days": (False, 0, False, 365),
@@ -56,9 +57,9 @@ PATHS = ("home", "config_file", "templates_dir")
 TEXTS = ("media_host_bucket", "media_host_endpoint_url", "media_host_region", "media_host_prefix",
          "media_host_access_key_id", "media_host_secret_access_key", "media_host_base_url")
 URLS = {"database_url": DATABASE_SCHEMES, "broker_url": BROKER_SCHEMES}
-PUBLISH_MODES = ("live", "dry-run", "outbox")
-# Every field of Settings, in its order (a test checks it).
-FIELDS = (*PATHS, *URLS, "timezone", *NUMBERS, "max_lateness", "publish_mode", *TEXTS)
+CHOICES = {"publish_mode": ("live", "dry-run", "outbox"), "outcome_commit": ("grouped", "each")}
+# Every field of Settings (a test checks it).
+FIELDS = (*PATHS, *URLS, "timezone", *NUMBERS, "max_lateness", *CHOICES, *TEXTS)
 _INT = re.compile(r"(0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?")
 _DURATION = re.compile(r"(0|[1-9][0-9]{0,9})[smhd]")
@@ -192,7 +193,7 @@ def _checked(name: str, value: Any) -> Any:
     elif name == "max_lateness":
         if not _DURATION.fullmatch(text) or _seconds(text) > MAX_LATENESS_S:
             raise Doubt(name)
-    elif text not in PUBLISH_MODES:
+    elif text not in CHOICES[name]:
         raise Doubt(name)
     return text
 

@@ -22,7 +22,7 @@ from kombu.transport import TRANSPORT_ALIASES
 
 from promo.errors import ConfigError
 from promo.settings import Settings, load_settings
-from workers import heartbeat
+from workers import grouped_acks, heartbeat
 from workers.embedded import embedded_url
 from workers.tasks import PUBLISH, QUEUE
 from workers.ticks import TICKS
@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> Celery:
     )
     app.conf.promo_settings = settings
     heartbeat.install(app)
+    grouped_acks.install(app)
     return app
 
 

@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from celery import Celery, current_app, shared_task
+from celery import Celery, current_app, shared_task, signals
 from kombu.utils.uuid import uuid
 
 from promo.engine.dispatch import Claim
@@ -23,6 +23,7 @@ from promo.engine.publishing import publish_claimed
 from promo.engine.runtime import Runtime
 from promo.settings import Settings, load_settings
 from promo.times import utcnow
+from workers.grouped_acks import enabled as grouped_outcomes
 
 QUEUE = "promo"
 PUBLISH = "promo.publish"
@@ -30,6 +31,12 @@ log = logging.getLogger("promo.worker")
 SEND_BATCH = 200  # messages per Redis pipeline
 _runtimes: dict[int, Runtime] = {}
 _runtime_lock = threading.Lock()  # the beat's tick threads share one Runtime
+_pool_process: list[bool] = []  # [True] in a worker's pool process (worker_process_init)
+
+
+@signals.worker_process_init.connect
+def _in_pool_process(**_: Any) -> None:
+    _pool_process.append(True)
 
 
 def runtime(settings: Settings | None = None) -> Runtime:
@@ -39,11 +46,13 @@ def runtime(settings: Settings | None = None) -> Runtime:
         if pid not in _runtimes:
             settings = settings or getattr(current_app.conf, "promo_settings", None) or load_settings()
             _runtimes.clear()
-            _runtimes[pid] = Runtime.from_settings(settings)
+            # only a pool process commits outcomes unflushed: its main process holds their acks for the flush
+            _runtimes[pid] = Runtime.from_settings(
+                settings, grouped_outcomes=bool(_pool_process) and grouped_outcomes(settings))
         return _runtimes[pid]
 
 
-@shared_task(name=PUBLISH, acks_late=True)
+@shared_task(name=PUBLISH, acks_late=True, Request="workers.grouped_acks:GroupedAckRequest")
 def publish(post_id: int, attempt_id: str) -> str:
     outcome: str = publish_claimed(runtime(), post_id, attempt_id)
     if outcome == DUPLICATE:

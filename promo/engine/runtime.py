@@ -63,12 +63,14 @@ class Runtime:
     versions: dict[str, int] = field(default_factory=dict)  # adapter key -> the token version it was built with
     _keys: MultiFernet | None = None
     _media_host: MediaHost | None = None
+    grouped_outcomes: bool = False  # a worker's pool process under grouped outcome commits (workers/grouped_acks.py)
     _hot_path: HotPath | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, actor: str | None = None) -> Runtime:
+    def from_settings(cls, settings: Settings, actor: str | None = None, *, grouped_outcomes: bool = False) -> Runtime:
         accounts = load_accounts(settings.config_file)
-        return cls(settings, make_engine(settings.database), accounts, actor or worker_name())
+        return cls(settings, make_engine(settings.database), accounts, actor or worker_name(),
+                   grouped_outcomes=grouped_outcomes)
 
     @property
     def keys(self) -> MultiFernet:
@@ -83,7 +85,8 @@ class Runtime:
         if self._hot_path is None:
             accounts = self.accounts.items()
             self._hot_path = HotPath(self.db, late_accounts=[n for n, a in accounts if a.max_lateness is not None],
-                                     rate_limited=[n for n, a in accounts if a.rate_limit is not None])
+                                     rate_limited=[n for n, a in accounts if a.rate_limit is not None],
+                                     grouped_outcomes=self.grouped_outcomes)
         return self._hot_path
 
     @property

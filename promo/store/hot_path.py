@@ -21,6 +21,13 @@ The guarantees are the ledger's own (docs/ledger.md, docs/reliability.md):
   not later than its allowed lateness, no lateness of its own (``max_lateness_s``), and an account
   without a rate limit (taking a slot is a write of its own).
 
+``grouped_outcomes`` (PostgreSQL, a worker's pool process under ``outcome_commit = "grouped"``):
+the success commits without waiting for its WAL flush (``set_config('synchronous_commit', 'off',
+true)`` in the statement itself, so only this one commit is relaxed and the start stays durable
+before the platform call). The worker's main process then makes it durable with one flush shared by
+every outcome of the moment, before it acknowledges their messages (``workers/grouped_acks.py``,
+docs/reliability.md "Grouped outcome commits").
+
 A driver error comes out as SQLAlchemy's ``DBAPIError`` (``connection_invalidated`` set for a lost
 connection, which is then dropped from the pool), as it would from the SQLAlchemy path.
 """
@@ -78,7 +85,8 @@ class HotPath:
     get ``start``'s ``default_cutoff``. ``rate_limited``: accounts whose posts never take this path.
     """
 
-    def __init__(self, engine: Engine, *, late_accounts: Sequence[str] = (), rate_limited: Sequence[str] = ()) -> None:
+    def __init__(self, engine: Engine, *, late_accounts: Sequence[str] = (), rate_limited: Sequence[str] = (),
+                 grouped_outcomes: bool = False) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.codec = RowCodec(self.dialect)
@@ -86,7 +94,8 @@ class HotPath:
         self.rate_limited = tuple(rate_limited)
         postgres = self.dialect == "postgresql"
         self._start = _compiled(_start_sql(self.late_accounts, self.rate_limited, logged=postgres), postgres)
-        self._published = _compiled(_published_sql(logged=postgres), postgres)
+        self.grouped_outcomes = grouped_outcomes and postgres
+        self._published = _compiled(_published_sql(logged=postgres, unflushed=self.grouped_outcomes), postgres)
         self._event = _compiled(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (:post_id, :now, :action, "
                                 ":from_status, :to_status, :attempt_id, :actor, :detail)", postgres)
         self._driver_error = engine.dialect.loaded_dbapi.Error
@@ -196,9 +205,10 @@ def _start_sql(late_accounts: Sequence[str], rate_limited: Sequence[str], *, log
     unlimited = ""
     if rate_limited:
         unlimited = "AND account NOT IN (" + ", ".join(f":limited_{i}" for i in range(len(rate_limited))) + ")"
+    queued = _filter_only(f"status = '{states.QUEUED}'")
     move = (
         f"UPDATE posts SET status = '{states.PUBLISHING}', attempts = attempts + 1, lease_until = :lease_until, "
-        f"updated_at = :now WHERE id = :id AND attempt_id = :attempt_id AND status = '{states.QUEUED}' "
+        f"updated_at = :now WHERE id = :id AND attempt_id = :attempt_id AND {queued} "
         "AND due_at <= :now AND (not_before IS NULL OR not_before <= :now) AND max_lateness_s IS NULL "
         f"AND (scheduled_at >= {cutoff} OR (not_before IS NOT NULL AND not_before >= {cutoff})) "
         "AND NOT EXISTS (SELECT 1 FROM holds) "
@@ -210,15 +220,34 @@ def _start_sql(late_accounts: Sequence[str], rate_limited: Sequence[str], *, log
     return _with_event(move, "'publishing'", f"'{states.QUEUED}'", f"'{states.PUBLISHING}'", "*")
 
 
-def _published_sql(*, logged: bool) -> str:
+def _published_sql(*, logged: bool, unflushed: bool = False) -> str:
+    """The success move; ``unflushed``: its commit does not wait for the WAL flush (PostgreSQL only)."""
+    # set_config(..., true) sets the parameter for this statement's own transaction, and its commit
+    # reads it. A fenced-out move writes nothing, so its relaxed commit has nothing to lose.
+    relaxed = " AND set_config('synchronous_commit', 'off', true) IS NOT NULL" if unflushed else ""
+    in_flight = _filter_only(f"status IN ('{states.PUBLISHING}', '{states.UNKNOWN}')")
     move = (
         f"UPDATE posts SET status = '{states.PUBLISHED}', platform_id = :platform_id, url = :url, "
         "published_at = :now, lease_until = NULL, reason = NULL, updated_at = :now "
-        f"WHERE id = :id AND status IN ('{states.PUBLISHING}', '{states.UNKNOWN}') AND attempt_id = :attempt_id"
+        f"WHERE id = :id AND {in_flight} AND attempt_id = :attempt_id"
+        f"{relaxed}"
     )
     if not logged:
         return move
     return _with_event(f"{move} RETURNING id", ":action", "NULL", f"'{states.PUBLISHED}'", "id")
+
+
+def _filter_only(condition: str) -> str:
+    """``condition`` in a form no index matches, so the row is always found by its id.
+
+    psycopg prepares a statement run five times, and PostgreSQL then keeps a generic plan for it. A
+    literal status is estimated from the column's statistics, where ``queued`` is rare (most rows are
+    history), so a generic plan once found the post through the ``(status, due_at)`` index instead of
+    its primary key, and scanned every queued post: 0.9 ms of server CPU per start with 10,000 queued
+    (docs/benchmarks.md, issue 17). ``(...) IS TRUE`` is the same filter in a WHERE clause, but not an
+    index condition.
+    """
+    return f"({condition}) IS TRUE"
 
 
 def _with_event(move: str, action: str, from_status: str, to_status: str, returned: str) -> str:

@@ -36,6 +36,8 @@ PLAIN: dict[str, list[Any]] = {
     "max_attempts": ["3", 100],
     "max_lateness": ["6h", "90m", "2d", "366d"],
     "publish_mode": ["outbox", "dry-run", "live"],
+    "outcome_commit": ["grouped", "each"],
+    "outcome_group_ms": ["20", "0", 10_000, 2.5],
 }
 ODD: dict[str, list[Any]] = {  # forms the peek leaves to Settings (some valid, most not)
     "home": ["", " h"],
@@ -46,6 +48,8 @@ ODD: dict[str, list[Any]] = {  # forms the peek leaves to Settings (some valid, 
     "dispatch_batch": ["1.5", "0", 100_001, 2.0],
     "max_lateness": ["400d", "-6h", "PT6H", "01:00:00", 3600],
     "publish_mode": ["Live", "loud"],
+    "outcome_commit": ["Grouped", "every"],
+    "outcome_group_ms": ["10001", "-1", "1e3"],
 }
 SOURCES = ("env", "dotenv", "toml")
 
