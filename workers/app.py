@@ -60,7 +60,7 @@ def create_app(settings: Settings) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=False,
-        task_annotations=time_limits(settings),
+        task_annotations=publish_annotations(settings),
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
         broker_connection_retry_on_startup=True,
@@ -112,6 +112,18 @@ def time_limits(settings: Settings) -> dict[str, dict[str, float]]:
     beat runs them (``workers/ticks.py``), and reports one running past its ``stuck_after``.
     """
     return {PUBLISH: {"time_limit": settings.publish_time_limit}}
+
+
+def publish_annotations(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The publish task's annotation: its time limit, and with grouped outcomes the request that holds acks.
+
+    Only then: Celery's own request class is measurably quicker per message (about 0.04 ms of CPU
+    per post in the benchmark), and without grouped outcomes there is nothing to hold.
+    """
+    annotation: dict[str, Any] = dict(time_limits(settings)[PUBLISH])
+    if grouped_acks.enabled(settings):
+        annotation["Request"] = grouped_acks.REQUEST
+    return {PUBLISH: annotation}
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -37,6 +37,7 @@ from promo.settings import Settings
 from promo.store.wal import FlushFailed, WalFlush
 
 log = logging.getLogger("promo.worker")
+REQUEST = "workers.grouped_acks:GroupedAckRequest"  # the publish task's, when outcomes are grouped (create_app)
 STOP_WAIT_S = 10.0  # at a worker's stop: the longest the last flush may take before its messages are requeued
 
 
@@ -199,5 +200,5 @@ class GroupedAcksStep(bootsteps.StartStopStep):
 
 
 def install(app: Celery) -> None:
-    """Add the step to the worker's consumer (the publish task names ``GroupedAckRequest`` itself)."""
+    """Add the step to the worker's consumer (the publish task's request class: ``publish_annotations``)."""
     app.steps["consumer"].add(GroupedAcksStep)
