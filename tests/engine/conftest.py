@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from tests.engine.enginekit import make_store, runtime_for, settings_for, write_config
+from tests.engine.enginekit import EngineProcess, make_store, runtime_for, settings_for, write_config
 from tests.fakes.webhook import SECRET, FakeWebhookServer, Receiver
 
 
@@ -33,3 +33,17 @@ def make_runtime(tmp_path: Path, database_url: str, store: Engine, receiver: Rec
         return runtime_for(settings_for(tmp_path, database_url, **overrides), store, SECRET)
 
     return build
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Iterator[Callable[..., EngineProcess]]:
+    """``started(env, *args)``: ``promo <args>`` as a real process in ``tmp_path``; each one killed at the end."""
+    processes: list[EngineProcess] = []
+
+    def start(env: dict[str, str], *args: str) -> EngineProcess:
+        processes.append(EngineProcess(tmp_path, env, *args))
+        return processes[-1]
+
+    yield start
+    for process in processes:
+        process.stop()

@@ -26,19 +26,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 
 @pytest.fixture
-def engine_of(tmp_path: Path, database_url: str, receiver: Receiver, store: Engine) -> Any:
+def engine_of(tmp_path: Path, database_url: str, receiver: Receiver, store: Engine, started: Any) -> Any:
     write_config(tmp_path, receiver.url)
-    started: list[EngineProcess] = []
 
     def start(broker_url: str | None, *args: str, **overrides: Any) -> EngineProcess:
-        env = engine_env(tmp_path, database_url, broker_url, SECRET, **overrides)
-        process = EngineProcess(tmp_path, env, *args)
-        started.append(process)
-        return process
+        return started(engine_env(tmp_path, database_url, broker_url, SECRET, **overrides), *args)
 
-    yield start
-    for process in started:
-        process.stop()
+    return start
 
 
 def all_published(store: Engine, ids: list[int]) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,20 +57,15 @@ UNACKED = "unacked"  # kombu's Redis transport: the messages delivered and not y
 
 
 @pytest.fixture
-def launch(tmp_path: Path, receiver: Receiver) -> Iterator[Callable[..., EngineProcess]]:
+def launch(tmp_path: Path, receiver: Receiver, started: Any) -> Callable[..., EngineProcess]:
     write_config(tmp_path, receiver.url)
-    started: list[EngineProcess] = []
 
     def start(database_url: str, broker_url: str | None, *args: str, **settings: Any) -> EngineProcess:
         env = engine_env(tmp_path, database_url, broker_url, SECRET, **{**SETTINGS, **settings})
         env["PYTHONPATH"] = str(ROOT)
-        process = EngineProcess(tmp_path, env, *args)
-        started.append(process)
-        return process
+        return started(env, *args)
 
-    yield start
-    for process in started:
-        process.stop()
+    return start
 
 
 def send_due(tmp_path: Path, store: Engine, database_url: str, broker_url: str, **settings: Any) -> int:
