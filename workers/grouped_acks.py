@@ -2,18 +2,20 @@
 
 With ``outcome_commit = "grouped"`` on PostgreSQL, a pool process commits a post's success without
 waiting for the WAL flush (``promo.store.hot_path``) and returns at once. Celery, in the worker's
-main process, would then acknowledge the message; ``GroupedAckRequest`` holds the acknowledgement
-instead and hands it to this process's ``GroupedAcks``, a thread that gathers for up to
-``outcome_group_ms``, makes one durable commit (``promo.store.wal``), then acknowledges, on the event
-loop's thread, every message whose outcome that flush covers. So no message is acknowledged before
-its ``published`` row is durable, as with a flush per outcome, and one flush serves them all.
+main process, would then acknowledge the message; the publish task's strategy (``strategy``:
+Celery's own, given an acknowledgement that holds) hands it instead to this process's
+``GroupedAcks``, a thread that gathers for up to ``outcome_group_ms``, makes one durable commit
+(``promo.store.wal``), then acknowledges, on the event loop's thread, every message whose outcome
+that flush covers. So no message is acknowledged before its ``published`` row is durable, as with a
+flush per outcome, and one flush serves them all. (A strategy, not a request class of promo's own:
+Celery's request class is measurably quicker per message than a subclass, docs/benchmarks.md.)
 
-A flush that fails, or cannot vouch for a commit (its connection was made after the publish began:
-the server may have restarted and forgotten it), gives the messages back to the broker (rejected,
-requeued). Delivered again, each finds its post published (a duplicate, acknowledged) or, if the
-server forgot the commit, still ``publishing`` under the same attempt: fenced out like any duplicate;
-the lease runs out, the sweeper makes the post ``unknown`` and the reconciler looks it up on the
-platform. It is never sent twice (docs/reliability.md, "Grouped outcome commits").
+A flush that fails, or cannot vouch for a commit (its connection is younger than the message's
+arrival in this process: the server may have restarted since and forgotten the commit), gives the
+messages back to the broker (rejected, requeued). Delivered again, each finds its post published
+(a duplicate, acknowledged) or, if the server forgot the commit, still ``publishing`` under the same
+attempt: fenced out like any duplicate; the lease runs out, the sweeper makes the post ``unknown``
+and the reconciler looks it up on the platform. It is never sent twice (docs/reliability.md, "Grouped outcome commits").
 
 While a message waits for its flush its prefetch slot is handed back to the consumer
 (``qos.increment_eventually``, as Celery does for a task with an ETA), so the pool process that
@@ -30,14 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, bootsteps
-from celery.worker.request import Request
+from celery.worker.strategy import default as celery_strategy
 from sqlalchemy.engine import make_url
 
 from promo.settings import Settings
 from promo.store.wal import FlushFailed, WalFlush
 
 log = logging.getLogger("promo.worker")
-REQUEST = "workers.grouped_acks:GroupedAckRequest"  # the publish task's, when outcomes are grouped (create_app)
+STRATEGY = "workers.grouped_acks:strategy"  # the publish task's, when outcomes are grouped (create_app)
 STOP_WAIT_S = 10.0  # at a worker's stop: the longest the last flush may take before its messages are requeued
 
 
@@ -51,36 +53,46 @@ def enabled(settings: Settings) -> bool:
     return settings.outcome_commit == "grouped" and make_url(settings.database).get_backend_name() == "postgresql"
 
 
-class GroupedAckRequest(Request):
-    """The publish task's request: its acknowledgement waits for a flush when outcomes are grouped."""
+def strategy(task: Any, app: Celery, consumer: Any, **options: Any) -> Any:
+    """Celery's own strategy for the publish task, each message's acknowledgement held while grouping.
 
-    _accepted_at: float | None = None  # the pool process's monotonic clock when it took the task
-    _held = False
+    The request Celery builds calls ``ack(logger, errors)`` when the task is done; here that call is
+    held by ``GroupedAcks`` until a flush covers the outcome. The message's arrival in this process
+    (before any pool process can have started it) dates the commits a flush must cover.
+    """
+    handle = celery_strategy(task, app, consumer, **options)
 
-    def on_accepted(self, pid: Any, time_accepted: float) -> None:
-        self._accepted_at = time_accepted
-        super().on_accepted(pid, time_accepted)
-
-    def acknowledge(self) -> None:
+    def on_message(message: Any, body: Any, ack: Any, reject: Any, callbacks: Any, **kwargs: Any) -> Any:
         acks = _active
-        if acks is None or self.acknowledged or self._held:
-            super().acknowledge()
-            return
-        self._held = True
-        acks.hold(self)
+        if acks is not None:
+            ack = _Held(acks, ack, reject, time.monotonic()).ack
+        return handle(message, body, ack, reject, callbacks, **kwargs)
+
+    return on_message
+
+
+@dataclass
+class _Held:
+    """One message's acknowledgement and rejection, and when the message arrived (monotonic)."""
+
+    acks: GroupedAcks
+    ack_now: Any
+    reject_now: Any
+    arrived: float
+    logger: Any = None
+    errors: Any = ()
+
+    def ack(self, logger: Any, errors: Any) -> None:
+        """What Celery calls to acknowledge: held for the flush instead."""
+        self.logger, self.errors = logger, errors
+        self.acks.hold(self)
 
     def settle(self, durable: bool) -> None:
         """Acknowledge (the flush covered its outcome) or give the message back to the broker."""
         if durable:
-            super().acknowledge()
+            self.ack_now(self.logger, self.errors)
         else:
-            self.reject(requeue=True)
-
-
-@dataclass(frozen=True)
-class _Held:
-    request: GroupedAckRequest
-    accepted_at: float | None
+            self.reject_now(self.logger, self.errors, requeue=True)
 
 
 class GroupedAcks:
@@ -98,10 +110,10 @@ class GroupedAcks:
         self._thread.start()
         return self
 
-    def hold(self, request: GroupedAckRequest) -> None:
-        """Called on the event loop's thread for a request that would have been acknowledged now."""
+    def hold(self, held: _Held) -> None:
+        """Called on the event loop's thread for a message that would have been acknowledged now."""
         with self._wake:
-            self._held.append(_Held(request, request._accepted_at))
+            self._held.append(held)
             self._wake.notify()
         self.qos.increment_eventually()
 
@@ -130,8 +142,8 @@ class GroupedAcks:
             batch, self._held = self._held, []
         return batch
 
-    def _flushed(self, batch: list[_Held]) -> list[tuple[GroupedAckRequest, bool]]:
-        """Each held request with whether one flush, begun now, makes its outcome durable."""
+    def _flushed(self, batch: list[_Held]) -> list[tuple[_Held, bool]]:
+        """Each held message with whether one flush, begun now, makes its outcome durable."""
         if not batch:
             return []
         try:
@@ -139,13 +151,12 @@ class GroupedAcks:
         except FlushFailed as exc:
             log.warning("grouped outcomes: %s; %d message(s) go back to the broker", exc, len(batch))
             self._connect()
-            return [(held.request, False) for held in batch]
-        return [(held.request, held.accepted_at is not None and self.flush.covers(held.accepted_at))
-                for held in batch]
+            return [(held, False) for held in batch]
+        return [(held, self.flush.covers(held.arrived)) for held in batch]
 
-    def _settle(self, batch: list[tuple[GroupedAckRequest, bool]]) -> None:
-        for request, durable in batch:
-            request.settle(durable)
+    def _settle(self, batch: list[tuple[_Held, bool]]) -> None:
+        for held, durable in batch:
+            held.settle(durable)
             self.qos.decrement_eventually()
 
     def _connect(self) -> None:
@@ -162,11 +173,11 @@ class InlineAcks(GroupedAcks):
         self._connect()
         return self
 
-    def hold(self, request: GroupedAckRequest) -> None:
+    def hold(self, held: _Held) -> None:
         if self.flush.connected_at is None:
             self._connect()
-        for held_request, durable in self._flushed([_Held(request, request._accepted_at)]):
-            held_request.settle(durable)
+        for each, durable in self._flushed([held]):
+            each.settle(durable)
 
     def stop(self) -> None:
         self.flush.dispose()
@@ -176,7 +187,10 @@ _active: GroupedAcks | None = None  # this worker's, in its main process, while 
 
 
 class GroupedAcksStep(bootsteps.StartStopStep):
-    """Holds the publish task's acknowledgements for the flush while the worker's consumer runs."""
+    """Holds the publish task's acknowledgements for the flush while the worker's consumer runs.
+
+    It starts after Celery's task step and before the event loop's: no message is handled before it.
+    """
 
     label = "promo grouped outcomes"
     requires = ("celery.worker.consumer.tasks:Tasks",)
@@ -200,5 +214,5 @@ class GroupedAcksStep(bootsteps.StartStopStep):
 
 
 def install(app: Celery) -> None:
-    """Add the step to the worker's consumer (the publish task's request class: ``publish_annotations``)."""
+    """Add the step to the worker's consumer (the publish task's strategy: ``publish_annotations``)."""
     app.steps["consumer"].add(GroupedAcksStep)

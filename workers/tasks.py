@@ -52,7 +52,7 @@ def runtime(settings: Settings | None = None) -> Runtime:
         return _runtimes[pid]
 
 
-@shared_task(name=PUBLISH, acks_late=True)  # its Request class: workers.app.create_app
+@shared_task(name=PUBLISH, acks_late=True)  # its strategy with grouped outcomes: workers.app
 def publish(post_id: int, attempt_id: str) -> str:
     outcome: str = publish_claimed(runtime(), post_id, attempt_id)
     if outcome == DUPLICATE:
