@@ -15,17 +15,11 @@ from promo.campaigns.timing import NEXT_SLOT
 from promo.planning.plan import CREATED, PlanEntry
 from promo.times import utcnow, zone
 from tests.cli.conftest import Promo, Ran, one_line_error
+from tests.planning.nextslotkit import FILE, write_evergreen
 
 BERLIN = zone("Europe/Berlin")
 # the stand-in's date in any zone: 9000-01-01 in UTC and east of it, 8999-12-31 west of it
 STAND_IN = re.compile(rf"\b(?:{NEXT_SLOT.year - 1}|{NEXT_SLOT.year})-\d\d-\d\d")
-FILE = "evergreen.yaml"
-ANNOUNCEMENT = """\
-  - key: {key}
-    kind: generic
-    at: next-slot
-    text: "{text}"
-"""
 
 
 @pytest.fixture
@@ -42,10 +36,7 @@ def slotted(project: Path, promo: Promo) -> Promo:
 
 
 def write(project: Path, **texts: str) -> str:
-    body = "".join(ANNOUNCEMENT.format(key=key, text=text) for key, text in texts.items())
-    (project / FILE).write_text(f"campaign: evergreen\ntimezone: America/Los_Angeles\naccounts: [jj-outbox]\n"
-                                f"announcements:\n{body}", encoding="utf-8")
-    return FILE
+    return write_evergreen(project, "[jj-outbox]", **texts).name
 
 
 def shown(ran: Ran) -> str:

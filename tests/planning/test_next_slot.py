@@ -19,6 +19,7 @@ from promo.planning.campaign import plan_campaign_file
 from promo.store.db import transaction
 from promo.store.tables import Event, PostRow
 from promo.times import from_storage
+from tests.planning.nextslotkit import write_evergreen
 
 REPO = Path(__file__).resolve().parents[2]
 LA = ZoneInfo("America/Los_Angeles")
@@ -40,12 +41,6 @@ slots = ["10:00"]
 platform = "outbox"
 path = "plain.jsonl"
 """
-ANNOUNCEMENT = """\
-  - key: {key}
-    kind: generic
-    at: next-slot
-    text: "{text}"
-"""
 
 
 @pytest.fixture
@@ -55,11 +50,7 @@ def accounts(tmp_path: Path) -> dict[str, Account]:
 
 
 def write(tmp_path: Path, accounts: str = "[box, berlin]", **texts: str) -> Path:
-    body = "".join(ANNOUNCEMENT.format(key=key, text=text) for key, text in texts.items())
-    path = tmp_path / "evergreen.yaml"
-    path.write_text(f"campaign: evergreen\ntimezone: America/Los_Angeles\naccounts: {accounts}\n"
-                    f"announcements:\n{body}", encoding="utf-8")
-    return path
+    return write_evergreen(tmp_path, accounts, **texts)
 
 
 def apply(engine: Engine, path: Path, accounts: dict[str, Account]):  # type: ignore[no-untyped-def]
