@@ -11,9 +11,9 @@ import click
 from promo.cli.common import App, emit_json, json_option, pass_app
 from promo.cli.display import report_broken, style, when
 from promo.manage.accounts import credential_warnings
-from promo.manage.posts import late_warnings
 from promo.planning.apply import apply_plan
 from promo.planning.campaign import RulesBroken, plan_campaign_file
+from promo.planning.late_posts import late_warnings
 from promo.planning.plan import ApplyResult, Plan, PlanEntry
 from promo.times import utcnow
 

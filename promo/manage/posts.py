@@ -33,7 +33,6 @@ from promo.manage.views import (  # the views live there: the read commands buil
     queue_page,
     zone_names,
 )
-from promo.planning.late_posts import late_warnings  # apply's warning; preview says the same
 from promo.posts import Post, post_digest
 from promo.store import states
 from promo.store.db import transaction
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
     from promo.accounts import Account
 
 __all__ = ["DEFAULT_LIMIT", "UPCOMING", "EngineReads", "EventView", "PostDetail", "PostView", "QueuePage",
-           "campaign_zones", "cancel", "create_adhoc", "get_post", "late_warnings", "list_posts", "post_zone",
+           "campaign_zones", "cancel", "create_adhoc", "get_post", "list_posts", "post_zone",
            "queue_posts", "reschedule"]
 ADHOC_KIND = "adhoc"
 # From these a post can be moved to a new time; paused stays paused, awaiting approval keeps waiting

@@ -13,13 +13,13 @@ from promo.manage.posts import (
     cancel,
     create_adhoc,
     get_post,
-    late_warnings,
     list_posts,
     post_zone,
     queue_posts,
     reschedule,
 )
 from promo.planning.apply import apply_plan as apply
+from promo.planning.late_posts import late_warnings
 from promo.planning.plan import plan
 from promo.settings import Settings
 from promo.store import states
